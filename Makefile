@@ -1,0 +1,77 @@
+# ycbg — build, demo, test, install.  `make` builds; `make demo` and
+# `make test` first install what is missing (scripts/install-deps.sh).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/YCBGCore/Version.swift)
+ROOT    := $(CURDIR)
+BUILD   := $(ROOT)/build
+LIBDIR  := $(BUILD)/lib
+CC      ?= cc
+
+# The .so: release, Swift runtime linked in, yc_* exports only, SONAME.
+SWIFT_LIB_FLAGS := -c release --product ycbg --scratch-path .build-lib \
+	-Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
+	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
+	-Xlinker -soname=libycbg.so.0
+
+.PHONY: all lib emulator header pkgconfig deps deps-test demo test install uninstall clean \
+        test-swift test-c test-abi test-valgrind test-asan test-emulator
+
+all: lib header pkgconfig emulator
+
+deps:
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh test
+
+lib:
+	swift build $(SWIFT_LIB_FLAGS)
+	@mkdir -p $(LIBDIR)
+	cp .build-lib/release/libycbg.so $(LIBDIR)/libycbg.so.0.tmp
+	strip --strip-unneeded $(LIBDIR)/libycbg.so.0.tmp
+	mv -f $(LIBDIR)/libycbg.so.0.tmp $(LIBDIR)/libycbg.so.0
+	ln -sf libycbg.so.0 $(LIBDIR)/libycbg.so
+
+header:
+	@mkdir -p $(BUILD)/include
+	cp include/ycbg.h $(BUILD)/include/ycbg.h
+
+pkgconfig:
+	@mkdir -p $(LIBDIR)/pkgconfig
+	scripts/write-pc.sh $(BUILD) $(VERSION) > $(LIBDIR)/pkgconfig/ycbg.pc
+
+emulator:
+	swift build -c release --product yc-emulator
+	@mkdir -p $(BUILD)/bin
+	cp "$$(swift build -c release --show-bin-path)/yc-emulator" $(BUILD)/bin/yc-emulator
+
+# ---------------------------------------------------------------- demo
+
+demo: deps all
+	$(CC) -std=c11 -Wall -Wextra -O2 examples/c/workflow.c -I$(BUILD)/include -L$(LIBDIR) -lycbg \
+		-Wl,-rpath,$(LIBDIR) -o $(BUILD)/bin/ycbg-example-c
+	scripts/demo.sh
+
+# ---------------------------------------------------------------- tests
+
+test: deps-test all
+	scripts/run-tests.sh
+
+# ---------------------------------------------------------------- install
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(LIBDIR)/libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so.0
+	ln -sf libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so
+	install -m 644 include/ycbg.h $(DESTDIR)$(PREFIX)/include/ycbg.h
+	scripts/write-pc.sh $(PREFIX) $(VERSION) > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ycbg.pc
+	-[ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null && ldconfig || true
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so \
+	      $(DESTDIR)$(PREFIX)/include/ycbg.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/ycbg.pc
+
+clean:
+	rm -rf build .build .build-lib .build-emu .build-asan

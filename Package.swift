@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "ycbg",
+    products: [
+        // The C ABI library: build with `make` (static Swift runtime, yc_* exports only).
+        .library(name: "ycbg", type: .dynamic, targets: ["YCBG"]),
+        .executable(name: "yc-emulator", targets: ["YCEmulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson",
+                       providers: [.apt(["libjansson-dev"])]),
+        // Typed wrappers for curl's variadic calls and Jansson's macros.
+        .target(name: "CYCShim", dependencies: ["CCurl", "CJansson"]),
+        // The Swift core: configuration, transport, JSON, API calls, tasks. No Foundation.
+        .target(name: "YCBGCore", dependencies: ["CYCShim", "CCurl", "CJansson"]),
+        // The thin @_cdecl layer that is include/ycbg.h.
+        .target(name: "YCBG", dependencies: ["YCBGCore", "CYCShim"]),
+        // The local Responses API emulator (tests, demo).
+        .executableTarget(name: "YCEmulator", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .testTarget(name: "YCBGCoreTests", dependencies: ["YCBGCore"]),
+    ]
+)

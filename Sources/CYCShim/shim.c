@@ -1,0 +1,164 @@
+#define _GNU_SOURCE
+#include "ycshim.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_result = CURLE_FAILED_INIT;
+
+static void global_init(void) { global_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+CURLcode ycs_curl_global_init(void) {
+    pthread_once(&global_once, global_init);
+    return global_result;
+}
+
+CURLcode ycs_setopt_long(CURL *h, CURLoption opt, long v) { return curl_easy_setopt(h, opt, v); }
+CURLcode ycs_setopt_str(CURL *h, CURLoption opt, const char *v) { return curl_easy_setopt(h, opt, v); }
+CURLcode ycs_setopt_ptr(CURL *h, CURLoption opt, void *v) { return curl_easy_setopt(h, opt, v); }
+CURLcode ycs_setopt_off(CURL *h, CURLoption opt, curl_off_t v) { return curl_easy_setopt(h, opt, v); }
+CURLcode ycs_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+CURLcode ycs_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
+
+/* Appends to a growable buffer, keeping a NUL after the data. 0 on OOM. */
+static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t n) {
+    if (*len + n + 1 > *cap) {
+        size_t want = *cap ? *cap : 4096;
+        while (want < *len + n + 1) want *= 2;
+        char *grown = realloc(*buf, want);
+        if (!grown) return 0;
+        *buf = grown;
+        *cap = want;
+    }
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return 1;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
+    ycs_exchange *x = userp;
+    size_t n = size * nmemb;
+    if (x->body_len + n > x->limit) {
+        x->over_limit = 1;
+        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
+    return append(&x->body, &x->body_len, &x->body_cap, data, n) ? n : 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
+    ycs_exchange *x = userp;
+    size_t n = size * nmemb;
+    /* A new status line starts a new response (after 100 Continue, say). */
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) x->headers_len = 0;
+    if (x->headers_len + n > 1024 * 1024) return 0; /* absurd header block */
+    return append(&x->headers, &x->headers_len, &x->headers_cap, data, n) ? n : 0;
+}
+
+ycs_exchange *ycs_exchange_new(void) { return calloc(1, sizeof(ycs_exchange)); }
+
+void ycs_exchange_free(ycs_exchange *x) {
+    if (!x) return;
+    free(x->body);
+    free(x->headers);
+    free(x);
+}
+
+void ycs_exchange_reset(ycs_exchange *x, size_t limit) {
+    x->body_len = 0;
+    x->headers_len = 0;
+    if (x->body) x->body[0] = '\0';
+    if (x->headers) x->headers[0] = '\0';
+    x->limit = limit;
+    x->over_limit = 0;
+    x->errbuf[0] = '\0';
+    /* Don't keep a huge buffer alive in an idle pooled handle. */
+    if (x->body_cap > 1024 * 1024) {
+        free(x->body);
+        x->body = NULL;
+        x->body_cap = 0;
+    }
+}
+
+CURLcode ycs_exchange_attach(CURL *h, ycs_exchange *x) {
+    CURLcode rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body))) return rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, x))) return rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header))) return rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_HEADERDATA, x))) return rc;
+    return curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+}
+
+json_t *ycs_json_loadb(const char *text, size_t len, int *line, int *column,
+                       char *message, size_t message_cap) {
+    json_error_t err;
+    json_t *j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    if (!j) {
+        *line = err.line;
+        *column = err.column;
+        if (message_cap) {
+            strncpy(message, err.text, message_cap - 1);
+            message[message_cap - 1] = '\0';
+        }
+    }
+    return j;
+}
+
+int ycs_json_typeof(const json_t *j) { return j ? (int)json_typeof(j) : -1; }
+
+char *ycs_json_dumps(const json_t *j, size_t *len) {
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (s && len) *len = strlen(s);
+    return s;
+}
+
+void ycs_json_decref(json_t *j) { json_decref(j); }
+json_t *ycs_json_incref(json_t *j) { return json_incref(j); }
+
+char *ycs_redact(const char *text, size_t len, const char *const *secrets,
+                 size_t n_secrets, size_t *out_len) {
+    static const char mask[] = "[REDACTED]";
+    const size_t mask_len = sizeof mask - 1;
+    char *result = NULL;
+    const char *src = text;
+    size_t src_len = len;
+    for (size_t s = 0; s < n_secrets; s++) {
+        const char *secret = secrets[s];
+        size_t slen = secret ? strlen(secret) : 0;
+        if (slen == 0 || !memmem(src, src_len, secret, slen)) continue;
+        char *out = NULL;
+        size_t out_n = 0, out_cap = 0;
+        const char *p = src, *end = src + src_len, *hit;
+        int ok = 1;
+        while (ok && (hit = memmem(p, (size_t)(end - p), secret, slen))) {
+            ok = append(&out, &out_n, &out_cap, p, (size_t)(hit - p)) &&
+                 append(&out, &out_n, &out_cap, mask, mask_len);
+            p = hit + slen;
+        }
+        ok = ok && append(&out, &out_n, &out_cap, p, (size_t)(end - p));
+        if (!ok) { free(out); free(result); return NULL; }
+        if (!out) { out = calloc(1, 1); if (!out) { free(result); return NULL; } }
+        free(result);
+        result = out;
+        src = out;
+        src_len = out_n;
+    }
+    if (result && out_len) *out_len = src_len;
+    return result;
+}
+
+int64_t ycs_timegm(int year, int month, int day, int hour, int minute, int second) {
+    struct tm t;
+    memset(&t, 0, sizeof t);
+    t.tm_year = year - 1900;
+    t.tm_mon = month - 1;
+    t.tm_mday = day;
+    t.tm_hour = hour;
+    t.tm_min = minute;
+    t.tm_sec = second;
+    time_t v = timegm(&t);
+    return (int64_t)v;
+}

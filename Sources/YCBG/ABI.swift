@@ -1,0 +1,142 @@
+import Glibc
+import YCBGCore
+
+// The C ABI of include/ycbg.h: convert handles, validate arguments, turn
+// Swift errors into error JSON. Everything else lives in YCBGCore.
+
+// Static strings, made once and never freed or written.
+nonisolated(unsafe) private let versionCString: UnsafeMutablePointer<CChar> = strdup(Version.string)!
+nonisolated(unsafe) private let statusNames: [UnsafeMutablePointer<CChar>] =
+    ["error", "queued", "in_progress", "completed", "failed", "cancelled", "incomplete", "unknown"].map { (name: String) in strdup(name)! }
+
+@_cdecl("yc_version")
+public func yc_version() -> UnsafePointer<CChar> {
+    UnsafePointer(versionCString)
+}
+
+@_cdecl("yc_status_name")
+public func yc_status_name(_ status: Int32) -> UnsafePointer<CChar> {
+    guard let s = TaskStatus(rawValue: status) else { return UnsafePointer(statusNames[7]) }
+    return UnsafePointer(statusNames[Int(s.rawValue) + 1])
+}
+
+@_cdecl("yc_free")
+public func yc_free(_ pointer: UnsafeMutableRawPointer?) {
+    free(pointer)
+}
+
+@_cdecl("yc_client_new")
+public func yc_client_new(_ configJSON: UnsafePointer<CChar>?,
+                          _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer? {
+    errorJSON?.pointee = nil
+    do {
+        let client = try Client(configJSON: configJSON.map { String(cString: $0) })
+        return clients.register(ClientHandle(client))
+    } catch {
+        report(error, to: errorJSON, redactor: nil)
+        return nil
+    }
+}
+
+@_cdecl("yc_client_free")
+public func yc_client_free(_ client: UnsafeMutableRawPointer?) {
+    clients.release(client)
+}
+
+@_cdecl("yc_create_background")
+public func yc_create_background(_ client: UnsafeMutableRawPointer?, _ requestJSON: UnsafePointer<CChar>?,
+                                 _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer? {
+    errorJSON?.pointee = nil
+    guard let handle = clients.lookup(client) else {
+        report(YCError(.invalidArgument, "yc_create_background: client is NULL or not a live yc_client"), to: errorJSON, redactor: nil)
+        return nil
+    }
+    guard let requestJSON else {
+        report(YCError(.invalidArgument, "yc_create_background: request_json is NULL"), to: errorJSON, redactor: nil)
+        return nil
+    }
+    do {
+        let task = try handle.client.createBackground(requestJSON: String(cString: requestJSON))
+        return tasks.register(TaskHandle(task))
+    } catch {
+        report(error, to: errorJSON, redactor: handle.client.redactor)
+        return nil
+    }
+}
+
+@_cdecl("yc_attach")
+public func yc_attach(_ client: UnsafeMutableRawPointer?, _ responseID: UnsafePointer<CChar>?,
+                      _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer? {
+    errorJSON?.pointee = nil
+    guard let handle = clients.lookup(client) else {
+        report(YCError(.invalidArgument, "yc_attach: client is NULL or not a live yc_client"), to: errorJSON, redactor: nil)
+        return nil
+    }
+    guard let responseID else {
+        report(YCError(.invalidArgument, "yc_attach: response_id is NULL"), to: errorJSON, redactor: nil)
+        return nil
+    }
+    do {
+        let task = try handle.client.attach(responseID: String(cString: responseID))
+        return tasks.register(TaskHandle(task))
+    } catch {
+        report(error, to: errorJSON, redactor: handle.client.redactor)
+        return nil
+    }
+}
+
+@_cdecl("yc_task_id")
+public func yc_task_id(_ task: UnsafeRawPointer?) -> UnsafePointer<CChar>? {
+    tasks.lookup(task).map { UnsafePointer($0.idCString) }
+}
+
+@_cdecl("yc_poll")
+public func yc_poll(_ task: UnsafeMutableRawPointer?) -> Int32 {
+    tasks.lookup(task)?.task.poll().rawValue ?? TaskStatus.error.rawValue
+}
+
+@_cdecl("yc_wait")
+public func yc_wait(_ task: UnsafeMutableRawPointer?, _ timeoutMs: Int) -> Int32 {
+    tasks.lookup(task)?.task.wait(timeoutMs: timeoutMs).rawValue ?? TaskStatus.error.rawValue
+}
+
+@_cdecl("yc_cancel")
+public func yc_cancel(_ task: UnsafeMutableRawPointer?) -> Int32 {
+    tasks.lookup(task)?.task.cancel().rawValue ?? TaskStatus.error.rawValue
+}
+
+@_cdecl("yc_result")
+public func yc_result(_ task: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<CChar>? {
+    guard let handle = tasks.lookup(task) else { return nil }
+    return redactedCString(handle.task.result(), redactor: handle.task.client.redactor)
+}
+
+@_cdecl("yc_output_text")
+public func yc_output_text(_ task: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<CChar>? {
+    guard let handle = tasks.lookup(task) else { return nil }
+    let text = handle.task.client.redactor.redact(handle.task.outputText)
+    return strdup(text)
+}
+
+@_cdecl("yc_task_free")
+public func yc_task_free(_ task: UnsafeMutableRawPointer?) {
+    tasks.release(task)
+}
+
+// MARK: - Helpers
+
+/// Stores `error` as JSON in `*out` (when the caller asked for it).
+private func report(_ error: YCError, to out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                    redactor: Redactor?) {
+    guard let out else { return }
+    out.pointee = error.json(redactedBy: redactor).serializedCString()
+}
+
+/// Serializes `doc`, with any credential in it masked.
+private func redactedCString(_ doc: JSON, redactor: Redactor) -> UnsafeMutablePointer<CChar>? {
+    guard let text = doc.serializedCString() else { return nil }
+    let length = strlen(text)
+    guard let clean = redactor.redactedCopy(UnsafeRawBufferPointer(start: text, count: length)) else { return text }
+    free(text)
+    return UnsafeMutableRawPointer(clean.pointer).assumingMemoryBound(to: CChar.self)
+}

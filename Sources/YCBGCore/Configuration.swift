@@ -1,0 +1,227 @@
+import Glibc
+
+/// A client's settings: the config JSON, then the environment, then defaults.
+public struct Configuration: Sendable {
+    public enum Credential: Sendable {
+        case apiKey(String)
+        case iamToken(String)
+
+        var authorizationHeader: String {
+            switch self {
+            case .apiKey(let k): return "Api-Key \(k)"
+            case .iamToken(let t): return "Bearer \(t)"
+            }
+        }
+        var secret: String {
+            switch self { case .apiKey(let s), .iamToken(let s): return s }
+        }
+    }
+
+    public static let defaultBaseURL = "https://ai.api.cloud.yandex.net/v1"
+
+    public var baseURL = Configuration.defaultBaseURL
+    public var credential: Credential
+    public var folderID: String?
+    public var timeoutMs = 600_000
+    public var connectTimeoutMs = 5_000
+    public var maxRetries = 2
+    public var pollIntervalMs = 500
+    public var maxPollIntervalMs = 5_000
+    public var dataLogging: Bool?
+    public var userAgent = "ycbg/\(Version.string)"
+    public var caFile: String?
+    public var headers: [(name: String, value: String)] = []
+    public var maxResponseBytes = 64 * 1024 * 1024
+    public var allowInsecureHTTP = false
+
+    public var redactor: Redactor { Redactor(secrets: [credential.secret]) }
+
+    public typealias Environment = @Sendable (String) -> String?
+
+    public static let processEnvironment: Environment = { name in
+        guard let v = getenv(name) else { return nil }
+        let s = String(cString: v)
+        return s.isEmpty ? nil : s
+    }
+
+    /// Parses `json` (nil: no keys) and fills the rest from `environment`.
+    /// Errors are `invalid_json`, `invalid_argument` or `config`, naming the key.
+    public static func parse(_ json: String?, environment: Environment = processEnvironment) throws(YCError) -> Configuration {
+        let doc = try json.map { text throws(YCError) in try JSON.parse(text, what: "config_json") }
+        if let doc, doc.kind != .object {
+            throw YCError(.invalidArgument, "config_json must be a JSON object")
+        }
+        var keys = ConfigKeys(doc)
+
+        let apiKey = try keys.string("api_key")
+        let iamToken = try keys.string("iam_token")
+        var c = Configuration(credential: .apiKey(""))
+        c.baseURL = try keys.string("base_url") ?? environment("YC_BASE_URL") ?? defaultBaseURL
+        c.folderID = try keys.string("folder_id") ?? environment("YC_FOLDER_ID")
+        c.timeoutMs = try keys.integer("timeout_ms", in: 1...86_400_000) ?? c.timeoutMs
+        c.connectTimeoutMs = try keys.integer("connect_timeout_ms", in: 1...3_600_000) ?? c.connectTimeoutMs
+        c.maxRetries = try keys.integer("max_retries", in: 0...100) ?? c.maxRetries
+        c.pollIntervalMs = try keys.integer("poll_interval_ms", in: 1...3_600_000) ?? c.pollIntervalMs
+        c.maxPollIntervalMs = try keys.integer("max_poll_interval_ms", in: 1...3_600_000) ?? max(c.maxPollIntervalMs, c.pollIntervalMs)
+        c.dataLogging = try keys.bool("data_logging")
+        c.userAgent = try keys.string("user_agent") ?? c.userAgent
+        c.caFile = try keys.string("ca_file")
+        c.headers = try keys.headers("headers")
+        c.maxResponseBytes = try keys.integer("max_response_bytes", in: 1...(1 << 40)) ?? c.maxResponseBytes
+        c.allowInsecureHTTP = try keys.bool("allow_insecure_http") ?? false
+        try keys.rejectUnknown()
+        c.credential = try resolveCredential(apiKey: apiKey, iamToken: iamToken, environment: environment)
+
+        if c.maxPollIntervalMs < c.pollIntervalMs {
+            throw YCError(.config, "config: max_poll_interval_ms (\(c.maxPollIntervalMs)) is less than poll_interval_ms (\(c.pollIntervalMs))")
+        }
+        if let folder = c.folderID, !isHeaderSafe(folder) || folder.isEmpty {
+            throw YCError(.config, "config: folder_id is empty or contains control characters")
+        }
+        if !isHeaderSafe(c.userAgent) { throw YCError(.config, "config: user_agent contains control characters") }
+        if let ca = c.caFile, access(ca, R_OK) != 0 {
+            throw YCError(.config, "config: ca_file '\(ca)' cannot be read")
+        }
+        try c.validateBaseURL()
+        return c
+    }
+
+    private static func resolveCredential(apiKey: String?, iamToken: String?,
+                                          environment: Environment) throws(YCError) -> Credential {
+        let credential: Credential
+        switch (apiKey, iamToken) {
+        case (.some, .some):
+            throw YCError(.config, "config: give either api_key or iam_token, not both")
+        case (.some(let k), nil):
+            credential = .apiKey(k)
+        case (nil, .some(let t)):
+            credential = .iamToken(t)
+        case (nil, nil):
+            switch (environment("YC_API_KEY"), environment("YC_IAM_TOKEN")) {
+            case (.some, .some):
+                throw YCError(.config, "config: both YC_API_KEY and YC_IAM_TOKEN are set in the environment; set one, or give api_key or iam_token")
+            case (.some(let k), nil): credential = .apiKey(k)
+            case (nil, .some(let t)): credential = .iamToken(t)
+            case (nil, nil):
+                throw YCError(.config, "config: no credentials: set api_key or iam_token (or YC_API_KEY / YC_IAM_TOKEN)")
+            }
+        }
+        guard !credential.secret.isEmpty else { throw YCError(.config, "config: the credential (api_key / iam_token) is empty") }
+        guard isHeaderSafe(credential.secret) else {
+            throw YCError(.config, "config: the credential (api_key / iam_token) contains control characters")
+        }
+        return credential
+    }
+
+    /// The base URL must be http(s) with a host; plain http carries the
+    /// credential only to loopback unless allow_insecure_http says otherwise.
+    private mutating func validateBaseURL() throws(YCError) {
+        while baseURL.hasSuffix("/") { baseURL.removeLast() }
+        guard let url = BaseURL(baseURL) else {
+            throw YCError(.config, "config: base_url '\(baseURL)' is not an http:// or https:// URL with a host")
+        }
+        if url.scheme == "http" && !url.isLoopback && !allowInsecureHTTP {
+            throw YCError(.config, "config: base_url uses plain http:// to '\(url.host)', which would send the credential unencrypted; use https://, a loopback address, or set allow_insecure_http")
+        }
+    }
+}
+
+func isHeaderSafe(_ s: String) -> Bool { !s.utf8.contains { $0 < 0x20 && $0 != 0x09 || $0 == 0x7f } }
+
+/// The parts of base_url the library checks.
+struct BaseURL {
+    let scheme: String
+    let host: String
+
+    init?(_ text: String) {
+        guard isHeaderSafe(text), !text.contains(" ") else { return nil }
+        let lower = text.lowercased()
+        if lower.hasPrefix("https://") { scheme = "https" } else if lower.hasPrefix("http://") { scheme = "http" } else { return nil }
+        let rest = lower.dropFirst(scheme.count + 3)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        // Userinfo in the URL would be a second, unredacted credential.
+        guard !authority.contains("@") else { return nil }
+        var host: Substring
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+        } else {
+            host = authority.prefix { $0 != ":" }
+        }
+        guard !host.isEmpty else { return nil }
+        if host.hasSuffix(".") { host = host.dropLast() }
+        self.host = String(host)
+    }
+
+    var isLoopback: Bool {
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { p in UInt8(p) != nil }
+    }
+}
+
+/// Reads typed keys out of the config object and remembers which were read,
+/// so that anything left over is reported as unknown.
+private struct ConfigKeys {
+    let doc: JSON?
+    var seen: Set<String> = []
+
+    init(_ doc: JSON?) { self.doc = doc }
+
+    private mutating func value(_ key: String) -> JSON? {
+        seen.insert(key)
+        guard let v = doc?[key], !v.isNull else { return nil }
+        return v
+    }
+
+    mutating func string(_ key: String) throws(YCError) -> String? {
+        guard let v = value(key) else { return nil }
+        guard let s = v.stringValue else { throw YCError(.config, "config: \(key) must be a string") }
+        return s
+    }
+
+    mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(YCError) -> Int? {
+        guard let v = value(key) else { return nil }
+        guard let i = v.intValue else { throw YCError(.config, "config: \(key) must be an integer") }
+        guard range.contains(i) else {
+            throw YCError(.config, "config: \(key) must be between \(range.lowerBound) and \(range.upperBound), got \(i)")
+        }
+        return i
+    }
+
+    mutating func bool(_ key: String) throws(YCError) -> Bool? {
+        guard let v = value(key) else { return nil }
+        guard let b = v.boolValue else { throw YCError(.config, "config: \(key) must be true or false") }
+        return b
+    }
+
+    mutating func headers(_ key: String) throws(YCError) -> [(name: String, value: String)] {
+        guard let v = value(key) else { return [] }
+        guard v.kind == .object else { throw YCError(.config, "config: \(key) must be an object of string values") }
+        var result: [(String, String)] = []
+        for (name, value) in v.members {
+            guard let s = value.stringValue else {
+                throw YCError(.config, "config: \(key).\(name) must be a string")
+            }
+            let tokenChars = Set("!#$%&'*+-.^_`|~".utf8)
+            guard !name.isEmpty, name.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7a) || tokenChars.contains($0) }) else {
+                throw YCError(.config, "config: \(key): '\(name)' is not a valid header name")
+            }
+            guard isHeaderSafe(s) else { throw YCError(.config, "config: \(key).\(name) contains control characters") }
+            let reserved = ["authorization", "idempotency-key", "x-client-request-id", "content-length", "host"]
+            if reserved.contains(name.lowercased()) {
+                throw YCError(.config, "config: \(key).\(name) is set by the library and cannot be overridden")
+            }
+            result.append((name, s))
+        }
+        return result
+    }
+
+    func rejectUnknown() throws(YCError) {
+        guard let doc else { return }
+        for (key, _) in doc.members where !seen.contains(key) {
+            throw YCError(.config, "config: unknown key '\(key)'")
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import CCurl
+import CYCShim
+import Glibc
+import Synchronization
+
+/// A `Transport` over libcurl's easy interface with a pool of easy handles.
+/// Each idle handle keeps its live connections, so consecutive requests from
+/// any thread reuse them (keep-alive) instead of reconnecting.
+public final class CurlTransport: Transport, @unchecked Sendable {
+    private let caFile: String?
+    private let userAgent: String
+    /// Idle handles, and the process they were made in (a forked child must
+    /// not share the parent's sockets).
+    private let idle: Mutex<(pid: pid_t, handles: [EasyHandle])>
+    private let maxIdle = 64
+
+    public init(caFile: String?, userAgent: String) throws(YCError) {
+        let rc = ycs_curl_global_init()
+        guard rc == CURLE_OK else {
+            throw YCError(.network, "libcurl could not be initialised: \(String(cString: curl_easy_strerror(rc)))")
+        }
+        self.caFile = caFile
+        self.userAgent = userAgent
+        self.idle = Mutex((getpid(), []))
+    }
+
+    public func perform(_ request: HTTPRequest, maxResponseBytes: Int) -> Result<HTTPResponse, TransportFailure> {
+        guard let handle = checkout() else {
+            return .failure(TransportFailure(YCError(.network, "out of memory creating a connection handle"), requestNotSent: true))
+        }
+        let result = handle.perform(request, maxResponseBytes: maxResponseBytes, caFile: caFile, userAgent: userAgent)
+        checkin(handle)
+        return result
+    }
+
+    private func checkout() -> EasyHandle? {
+        let reused: EasyHandle? = idle.withLock { state in
+            let pid = getpid()
+            if state.pid != pid {
+                // After fork(): the parent still owns those sockets and TLS
+                // sessions. Abandon the handles (never clean them up here, which
+                // could talk on the parent's connections) and start afresh.
+                state.handles.forEach { $0.abandon() }
+                state.handles = []
+                state.pid = pid
+            }
+            return state.handles.popLast()
+        }
+        return reused ?? EasyHandle()
+    }
+
+    private func checkin(_ handle: EasyHandle) {
+        // A handle that is not kept is cleaned up (its connections closed) on release.
+        idle.withLock { state in
+            guard state.pid == getpid(), state.handles.count < maxIdle else { return }
+            state.handles.append(handle)
+        }
+    }
+}
+
+/// One curl easy handle and the buffers it writes into.
+final class EasyHandle: @unchecked Sendable { // used by one thread at a time
+    private let curl: UnsafeMutableRawPointer
+    private let exchange: UnsafeMutablePointer<ycs_exchange>
+    private var abandoned = false
+
+    init?() {
+        guard let curl = curl_easy_init() else { return nil }
+        guard let exchange = ycs_exchange_new() else { curl_easy_cleanup(curl); return nil }
+        self.curl = curl
+        self.exchange = exchange
+    }
+
+    deinit {
+        if !abandoned {
+            curl_easy_cleanup(curl)
+            ycs_exchange_free(exchange)
+        }
+    }
+
+    /// Drop without closing anything (used in a forked child).
+    func abandon() { abandoned = true }
+
+    func perform(_ request: HTTPRequest, maxResponseBytes: Int, caFile: String?,
+                 userAgent: String) -> Result<HTTPResponse, TransportFailure> {
+        // Options are set afresh each time; reset keeps the connection cache.
+        curl_easy_reset(curl)
+        ycs_exchange_reset(exchange, maxResponseBytes)
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(headerList) }
+
+        func add(_ line: String) { headerList = curl_slist_append(headerList, line) }
+        for h in request.headers { add("\(h.name): \(h.value)") }
+        if request.body != nil { add("Content-Type: application/json") }
+        add("Accept: application/json")
+        add("Expect:") // no 100-continue round trip for large bodies
+
+        var ok = ycs_exchange_attach(curl, exchange) == CURLE_OK
+        ok = ok && ycs_setopt_str(curl, CURLOPT_URL, request.url) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_NOSIGNAL, 1) == CURLE_OK
+        ok = ok && ycs_setopt_str(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_FOLLOWLOCATION, 0) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_TIMEOUT_MS, max(1, request.timeoutMs)) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(request.connectTimeoutMs, request.timeoutMs))) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_TCP_KEEPALIVE, 1) == CURLE_OK
+        ok = ok && ycs_setopt_str(curl, CURLOPT_USERAGENT, userAgent) == CURLE_OK
+        ok = ok && ycs_setopt_str(curl, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK
+        ok = ok && ycs_setopt_off(curl, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxResponseBytes)) == CURLE_OK
+        ok = ok && ycs_setopt_ptr(curl, CURLOPT_HTTPHEADER, headerList) == CURLE_OK
+        if let caFile { ok = ok && ycs_setopt_str(curl, CURLOPT_CAINFO, caFile) == CURLE_OK }
+        switch request.method {
+        case .get:
+            ok = ok && ycs_setopt_long(curl, CURLOPT_HTTPGET, 1) == CURLE_OK
+        case .post:
+            ok = ok && ycs_setopt_long(curl, CURLOPT_POST, 1) == CURLE_OK
+        case .delete:
+            ok = ok && ycs_setopt_str(curl, CURLOPT_CUSTOMREQUEST, "DELETE") == CURLE_OK
+        }
+        if let body = request.body {
+            ok = ok && ycs_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)) == CURLE_OK
+            ok = ok && body.withUnsafeBytes { bytes in
+                // COPYPOSTFIELDS: curl keeps its own copy, as the body may be resent.
+                ycs_setopt_ptr(curl, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            } == CURLE_OK
+        } else if request.method == .post {
+            ok = ok && ycs_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, 0) == CURLE_OK
+            ok = ok && ycs_setopt_str(curl, CURLOPT_COPYPOSTFIELDS, "") == CURLE_OK
+        }
+        guard ok else {
+            return .failure(TransportFailure(YCError(.network, "libcurl rejected the request options (URL '\(request.url)')"), requestNotSent: true))
+        }
+
+        let rc = curl_easy_perform(curl)
+        var status = 0
+        var statusLong = 0
+        if ycs_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &statusLong) == CURLE_OK { status = statusLong }
+        let headers = HTTPResponse.parseHeaderBlock(exchange.pointee.headers.map { String(cString: $0) } ?? "")
+        guard rc == CURLE_OK else {
+            return .failure(failure(for: rc, status: status, headers: headers, maxResponseBytes: maxResponseBytes))
+        }
+        let body = exchange.pointee.body.map { p in
+            Array(UnsafeRawBufferPointer(start: p, count: exchange.pointee.body_len))
+        } ?? []
+        return .success(HTTPResponse(status: status, headers: headers, body: body))
+    }
+
+    private func failure(for rc: CURLcode, status: Int, headers: [(name: String, value: String)],
+                         maxResponseBytes: Int) -> TransportFailure {
+        var requestSize = 0
+        _ = ycs_getinfo_long(curl, CURLINFO_REQUEST_SIZE, &requestSize)
+        let detail: String = {
+            let buf = withUnsafePointer(to: &exchange.pointee.errbuf) {
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(CURL_ERROR_SIZE)) { String(cString: $0) }
+            }
+            return buf.isEmpty ? String(cString: curl_easy_strerror(rc)) : buf
+        }()
+        let requestID = headers.first { $0.name == "x-request-id" }?.value
+        let notSent = requestSize == 0
+
+        var error: YCError
+        switch rc {
+        case CURLE_OPERATION_TIMEDOUT:
+            error = YCError(.timeout, "request timed out: \(detail)")
+        case CURLE_WRITE_ERROR where exchange.pointee.over_limit != 0, CURLE_FILESIZE_EXCEEDED:
+            error = YCError(.protocol, "the answer is larger than max_response_bytes (\(maxResponseBytes) bytes)")
+        case CURLE_PARTIAL_FILE:
+            error = YCError(.protocol, "the answer ended before its announced length: \(detail)")
+        case CURLE_BAD_CONTENT_ENCODING:
+            error = YCError(.protocol, "the answer's content encoding is broken: \(detail)")
+        case CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_HTTP3:
+            error = YCError(.protocol, "the server's answer is not valid HTTP: \(detail)")
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            error = YCError(.network, "could not resolve host: \(detail)")
+        case CURLE_COULDNT_CONNECT:
+            error = YCError(.network, "could not connect: \(detail)")
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE,
+             CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+            error = YCError(.network, "TLS failed: \(detail)")
+        case CURLE_GOT_NOTHING:
+            error = YCError(.network, "the server closed the connection without answering: \(detail)")
+        case CURLE_RECV_ERROR, CURLE_SEND_ERROR:
+            error = YCError(.network, "the connection failed: \(detail)")
+        default:
+            error = YCError(.network, "HTTP transfer failed: \(detail)")
+        }
+        if status > 0 { error.httpStatus = status }
+        error.requestID = requestID
+        return TransportFailure(error, requestNotSent: notSent)
+    }
+}

@@ -1,0 +1,123 @@
+/// The Responses API calls a background task needs, each sent through the
+/// retry policy: create, retrieve and cancel.
+public final class ResponsesAPI: Sendable {
+    public let config: Configuration
+    let transport: any Transport
+    let policy: RetryPolicy
+
+    public init(config: Configuration, transport: any Transport) {
+        self.config = config
+        self.transport = transport
+        self.policy = RetryPolicy(maxRetries: config.maxRetries)
+    }
+
+    /// A Response object and the server's hint for when to ask again.
+    public struct Answer: Sendable {
+        public let object: ResponseObject
+        public let pollAfterMs: Int?
+    }
+
+    /// POST /responses with `background: true` and the model name expanded.
+    public func create(requestJSON: String, deadline: Deadline = .none) throws(YCError) -> Answer {
+        let body = try prepareCreateBody(requestJSON)
+        let key = RandomUUID.make() // the same on every retry of this create
+        return try call(.post, path: "/responses", body: body, safety: .startsJob,
+                        extraHeaders: [("Idempotency-Key", key)], deadline: deadline)
+    }
+
+    /// GET /responses/{id}.
+    public func retrieve(id: String, deadline: Deadline = .none) throws(YCError) -> Answer {
+        try call(.get, path: "/responses/\(percentEncoded(id))", body: nil, safety: .idempotent, deadline: deadline)
+    }
+
+    /// POST /responses/{id}/cancel.
+    public func cancel(id: String, deadline: Deadline = .none) throws(YCError) -> Answer {
+        try call(.post, path: "/responses/\(percentEncoded(id))/cancel", body: nil, safety: .idempotent, deadline: deadline)
+    }
+
+    /// The caller's request object with `background` forced on and a short
+    /// model name expanded to gpt://<folder>/<model>.
+    func prepareCreateBody(_ requestJSON: String) throws(YCError) -> [UInt8] {
+        let request = try JSON.parse(requestJSON, what: "request_json")
+        guard request.kind == .object else {
+            throw YCError(.invalidArgument, "request_json must be a JSON object (a Responses API request)")
+        }
+        if request["stream"]?.boolValue == true {
+            throw YCError(.invalidArgument, "request_json: \"stream\": true is not supported; ycbg polls background responses")
+        }
+        if let model = request["model"]?.stringValue, !model.contains("://") {
+            guard let folder = config.folderID else {
+                throw YCError(.config, "config: folder_id is needed to expand the model name '\(model)' to gpt://<folder_id>/\(model); set folder_id (or YC_FOLDER_ID) or give a full model URI")
+            }
+            request.set("model", .string("gpt://\(folder)/\(model)"))
+        }
+        request.set("background", .bool(true))
+        return Array(request.serialized().utf8)
+    }
+
+    private func call(_ method: HTTPRequest.Method, path: String, body: [UInt8]?, safety: RetryPolicy.Safety,
+                      extraHeaders: [(String, String)] = [], deadline: Deadline) throws(YCError) -> Answer {
+        var retries = 0
+        while true {
+            guard let timeout = attemptTimeout(deadline) else {
+                throw YCError(.timeout, "the call's deadline passed before the request could be sent")
+            }
+            var headers = commonHeaders()
+            headers.append(("x-client-request-id", RandomUUID.make())) // new on every attempt
+            headers += extraHeaders
+            let request = HTTPRequest(method: method, url: config.baseURL + path, headers: headers, body: body,
+                                      timeoutMs: timeout, connectTimeoutMs: config.connectTimeoutMs)
+            let failure: AttemptFailure
+            switch transport.perform(request, maxResponseBytes: config.maxResponseBytes) {
+            case .success(let response) where (200..<300).contains(response.status):
+                // A 2xx that is not a Response is never retried: the job may exist.
+                let object = try ResponseObject.parse(response)
+                return Answer(object: object, pollAfterMs: pollAfterMs(response.headers))
+            case .success(let response):
+                failure = .http(response, ErrorBody.error(from: response))
+            case .failure(let transportFailure):
+                failure = .transport(transportFailure)
+            }
+            guard retries < policy.maxRetries, policy.shouldRetry(failure, safety: safety) else { throw failure.error }
+            let headersForDelay: [(name: String, value: String)]
+            if case .http(let response, _) = failure { headersForDelay = response.headers } else { headersForDelay = [] }
+            let delay = policy.delayMs(retriesSoFar: retries, headers: headersForDelay)
+            if let left = deadline.remainingMs, delay >= left { throw failure.error }
+            Clock.sleep(ms: delay)
+            retries += 1
+        }
+    }
+
+    /// This attempt's timeout: timeout_ms, cut at the deadline; nil if it passed.
+    private func attemptTimeout(_ deadline: Deadline) -> Int? {
+        guard let left = deadline.remainingMs else { return config.timeoutMs }
+        return left > 0 ? min(config.timeoutMs, Int(left)) : nil
+    }
+
+    private func commonHeaders() -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [("Authorization", config.credential.authorizationHeader)]
+        if let folder = config.folderID { headers.append(("OpenAI-Project", folder)) }
+        if let logging = config.dataLogging { headers.append(("x-data-logging-enabled", logging ? "true" : "false")) }
+        headers += config.headers
+        return headers
+    }
+
+    private func pollAfterMs(_ headers: [(name: String, value: String)]) -> Int? {
+        if let v = headers.first(where: { $0.name == "openai-poll-after-ms" }).flatMap({ Int($0.value) }), v >= 0 {
+            return v
+        }
+        return RetryPolicy.serverDelayMs(headers).flatMap { $0 > 0 ? Int($0) : nil }
+    }
+
+    /// Percent-encodes everything but RFC 3986 unreserved characters.
+    func percentEncoded(_ s: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in s.utf8 {
+            let unreserved = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)
+                || b == 0x2d || b == 0x2e || b == 0x5f || b == 0x7e
+            if unreserved { out.append(b) } else { out += [0x25, hex[Int(b >> 4)], hex[Int(b & 15)]] }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

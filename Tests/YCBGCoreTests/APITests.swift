@@ -1,0 +1,162 @@
+import Testing
+@testable import YCBGCore
+
+@Suite struct RequestTests {
+    func api(_ json: String = #"{"api_key": "k", "folder_id": "b1g"}"#) throws -> ResponsesAPI {
+        ResponsesAPI(config: try makeConfig(json), transport: ScriptedTransport([]))
+    }
+
+    @Test func rewritesTheRequest() throws {
+        let body = try api().prepareCreateBody(#"{"model": "yandexgpt/latest", "input": "hi", "background": false, "temperature": 0.3}"#)
+        let doc = try JSON.parse(body, what: "body")
+        #expect(doc["model"]?.stringValue == "gpt://b1g/yandexgpt/latest")
+        #expect(doc["background"]?.boolValue == true)
+        #expect(doc["input"]?.stringValue == "hi")
+        let full = try JSON.parse(try api().prepareCreateBody(#"{"model": "gpt://other/m", "input": "x"}"#), what: "b")
+        #expect(full["model"]?.stringValue == "gpt://other/m")
+    }
+
+    @Test func rejectsBadRequests() throws {
+        func kind(_ json: String, _ api: ResponsesAPI) -> YCError.Kind? {
+            do throws(YCError) { _ = try api.prepareCreateBody(json); return nil } catch { return error.kind }
+        }
+        let a = try api()
+        #expect(kind("[]", a) == .invalidArgument)
+        #expect(kind("{\"model\": ", a) == .invalidJSON)
+        #expect(kind(#"{"model": "m", "stream": true}"#, a) == .invalidArgument)
+        #expect(kind(#"{"model": "yandexgpt"}"#, try api(#"{"api_key": "k"}"#)) == .config)
+    }
+}
+
+@Suite struct RetryLoopTests {
+    @Test func createKeepsItsIdempotencyKeyAcrossRetries() throws {
+        let transport = ScriptedTransport([
+            .answer(503, headers: [("retry-after-ms", "1")], body: "{}"),
+            .fail(.network, notSent: true),
+            .answer(200, body: responseBody(status: "queued")),
+        ])
+        let api = ResponsesAPI(config: try makeConfig(), transport: transport)
+        let answer = try api.create(requestJSON: #"{"model": "m", "input": "x"}"#)
+        #expect(answer.object.status == .queued)
+        let sent = transport.sent
+        #expect(sent.count == 3)
+        let keys = Set(sent.compactMap { $0.header("Idempotency-Key") })
+        #expect(keys.count == 1)
+        let ids = Set(sent.compactMap { $0.header("x-client-request-id") })
+        #expect(ids.count == 3)
+        #expect(sent[0].header("Authorization") == "Api-Key secret-key-123")
+        #expect(sent[0].header("OpenAI-Project") == "b1g")
+        #expect(sent[0].url == "http://127.0.0.1:1/v1/responses")
+    }
+
+    @Test func createIsNotRetriedWhenAJobMayHaveStarted() throws {
+        for step in [ScriptedTransport.Step.answer(500, body: "{}"), .fail(.network, notSent: false), .fail(.timeout, notSent: false)] {
+            let transport = ScriptedTransport([step, .answer(200, body: responseBody(status: "queued"))])
+            let api = ResponsesAPI(config: try makeConfig(), transport: transport)
+            #expect(throws: YCError.self) { try api.create(requestJSON: #"{"model": "m"}"#) }
+            #expect(transport.sent.count == 1)
+        }
+    }
+
+    @Test func retrieveRetriesUpToMaxRetries() throws {
+        let transport = ScriptedTransport(Array(repeating: .answer(500, headers: [("retry-after-ms", "1")], body: "{}"), count: 5))
+        let api = ResponsesAPI(config: try makeConfig(), transport: transport)
+        do throws(YCError) {
+            _ = try api.retrieve(id: "r-1")
+            Issue.record("no error")
+        } catch {
+            #expect(error.kind == .http && error.httpStatus == 500)
+        }
+        #expect(transport.sent.count == 3) // 1 + max_retries
+        #expect(transport.sent[0].url == "http://127.0.0.1:1/v1/responses/r-1")
+    }
+
+    @Test func idsArePercentEncoded() throws {
+        let api = ResponsesAPI(config: try makeConfig(), transport: ScriptedTransport([]))
+        #expect(api.percentEncoded("a/b c?d") == "a%2Fb%20c%3Fd")
+        #expect(api.percentEncoded("1e5ee267-2d01_x.~") == "1e5ee267-2d01_x.~")
+    }
+
+    @Test func deadlineStopsRetries() throws {
+        let transport = ScriptedTransport(Array(repeating: .answer(503, headers: [("retry-after", "5")], body: "{}"), count: 5))
+        let api = ResponsesAPI(config: try makeConfig(), transport: transport)
+        let start = Clock.nowMs()
+        #expect(throws: YCError.self) { try api.retrieve(id: "r-1", deadline: .after(ms: 300)) }
+        #expect(Clock.nowMs() - start < 2000)
+        #expect(transport.sent.count == 1)
+        #expect(transport.sent[0].timeoutMs <= 300)
+    }
+}
+
+@Suite struct TaskTests {
+    func client(_ steps: [ScriptedTransport.Step]) throws -> (Client, ScriptedTransport) {
+        let t = ScriptedTransport(steps)
+        let config = try makeConfig(#"{"api_key": "secret-key-123", "base_url": "http://127.0.0.1:1/v1", "poll_interval_ms": 1, "max_poll_interval_ms": 2}"#)
+        return (Client(config: config, transport: t), t)
+    }
+
+    @Test func waitPollsToTheEndAndTerminalTasksMakeNoRequests() throws {
+        let (c, t) = try client([
+            .answer(200, body: responseBody(status: "queued")),
+            .answer(200, body: responseBody(status: "in_progress")),
+            .answer(503, headers: [("retry-after-ms", "1")], body: "{}"),
+            .answer(200, body: responseBody(status: "completed", outputText: "done")),
+        ])
+        let task = try c.createBackground(requestJSON: #"{"model": "gpt://f/m"}"#)
+        #expect(task.status == .queued)
+        #expect(task.wait(timeoutMs: 5000) == .completed)
+        #expect(task.outputText == "done")
+        let before = t.sent.count
+        #expect(task.poll() == .completed)
+        #expect(task.wait(timeoutMs: -1) == .completed)
+        #expect(task.cancel() == .completed)
+        #expect(t.sent.count == before)
+    }
+
+    @Test func waitReturnsErrorOnANonRetryableFailure() throws {
+        let (c, _) = try client([
+            .answer(200, body: responseBody(status: "queued")),
+            .answer(404, body: #"{"error": {"message": "gone", "code": "not_found"}}"#),
+        ])
+        let task = try c.createBackground(requestJSON: "{}")
+        #expect(task.wait(timeoutMs: 5000) == .error)
+        let result = task.result()
+        #expect(result["status"]?.stringValue == "queued")
+        #expect(result["error"]?["kind"]?.stringValue == "api")
+        #expect(result["error"]?["http_status"]?.intValue == 404)
+    }
+
+    @Test func aFailedPollKeepsTheStatusAndALaterPollClearsTheError() throws {
+        let (c, _) = try client([
+            .answer(200, body: responseBody(status: "queued")),
+            .answer(400, body: "<html>bad</html>"),
+            .answer(200, body: responseBody(status: "in_progress")),
+        ])
+        let task = try c.createBackground(requestJSON: "{}")
+        #expect(task.poll() == .error)
+        #expect(task.status == .queued)
+        #expect(task.result()["error"]?["kind"]?.stringValue == "http")
+        #expect(task.poll() == .inProgress)
+        #expect(task.result()["error"]?.isNull == true)
+    }
+
+    @Test func waitTimesOutWithTheLastStatus() throws {
+        let (c, _) = try client([.answer(200, body: responseBody(status: "queued"))]
+                                + Array(repeating: .answer(200, body: responseBody(status: "in_progress")), count: 10_000))
+        let task = try c.createBackground(requestJSON: "{}")
+        let start = Clock.nowMs()
+        #expect(task.wait(timeoutMs: 100) == .inProgress)
+        #expect(Clock.nowMs() - start < 1500)
+    }
+
+    @Test func resultCarriesGenerationErrorsAndIsRedacted() throws {
+        let (c, _) = try client([
+            .answer(200, body: #"{"id": "r-1", "status": "failed", "error": {"code": "bad", "message": "key secret-key-123 refused"}}"#),
+        ])
+        let task = try c.createBackground(requestJSON: "{}")
+        let err = task.result()["error"]
+        #expect(err?["kind"]?.stringValue == "generation")
+        #expect(err?["code"]?.stringValue == "bad")
+        #expect(err?["message"]?.stringValue?.contains("secret-key-123") == false)
+    }
+}

@@ -1,0 +1,274 @@
+/*
+ * ycbg.h — Yandex Cloud AI Studio text generation in background mode.
+ *
+ * ycbg submits a Responses API request with "background": true, hands back a
+ * task at once, and lets the caller poll or wait for the result without
+ * holding a connection open while the model works:
+ *
+ *     yc_client *client = yc_client_new(NULL, &err);          // config from env
+ *     yc_task   *task   = yc_create_background(client,
+ *                             "{\"model\":\"yandexgpt\",\"input\":\"...\"}", &err);
+ *     if (yc_wait(task, -1) == YC_STATUS_COMPLETED) {
+ *         char *text = yc_output_text(task);
+ *         puts(text);
+ *         yc_free(text);
+ *     }
+ *     yc_task_free(task);
+ *     yc_client_free(client);
+ *
+ * CONVENTIONS (they hold for every function below)
+ *
+ *   JSON at the boundary.  Configuration, requests, results and errors are
+ *   UTF-8 JSON text.  No libcurl or Jansson type appears here.
+ *
+ *   Ownership.  Arguments are borrowed for the duration of the call only.
+ *   Every `char *` returned, and every string stored through `error_json`, is
+ *   owned by the caller and must be released with yc_free() (never free():
+ *   the library may use another allocator).  A `const char *` result is
+ *   borrowed: it is static, or lives as long as the handle it came from.
+ *   Every *_free(NULL) is a no-op.
+ *
+ *   Errors.  Nothing here aborts, traps or prints.  Constructors return NULL
+ *   and describe the failure in `*error_json` (when `error_json` is not NULL);
+ *   a task records the error of its last failed call in yc_result()'s
+ *   "error".  An error document looks like
+ *
+ *       {"kind": "api", "message": "...", "http_status": 429,
+ *        "code": "rate_limit_exceeded", "request_id": "...", "retryable": true}
+ *
+ *   "kind" (always present) is one of: invalid_argument, invalid_json,
+ *   config, network, timeout, http, api, protocol, generation.
+ *   "message" is always present and never contains the API key or IAM
+ *   token.  "retryable" is always present.  "http_status", "code" and
+ *   "request_id" are present when known.
+ *
+ *   Threads.  Every function may be called from any thread.  A client may be
+ *   shared by any number of threads at once.  Calls on one task from several
+ *   threads are serialized by the library.  There is no thread-local "last
+ *   error", so callers whose threads migrate (Go) are safe.
+ *
+ *   Signals and processes.  The library installs no signal handlers and
+ *   raises no signals.
+ *
+ *   Lifetime.  A task keeps its client alive: yc_client_free() may be called
+ *   while tasks made from it still exist; the client's connections are
+ *   released when its last task is freed.  Handles that were already freed
+ *   are recognised and ignored (they are not a license to use freed handles,
+ *   but a mistake does not crash the host).
+ */
+#ifndef YCBG_H
+#define YCBG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A client: configuration plus a pool of reusable connections.  Thread-safe. */
+typedef struct yc_client yc_client;
+
+/* One background response on the server, identified by its response id. */
+typedef struct yc_task yc_task;
+
+/*
+ * The state of a task.  COMPLETED, FAILED, CANCELLED and INCOMPLETE are
+ * terminal: once a task reaches one, yc_poll(), yc_wait() and yc_cancel()
+ * return it without any network request.
+ */
+typedef enum yc_status {
+    YC_STATUS_ERROR       = -1, /* this call failed; see yc_result(...)["error"] */
+    YC_STATUS_QUEUED      = 0,
+    YC_STATUS_IN_PROGRESS = 1,
+    YC_STATUS_COMPLETED   = 2,
+    YC_STATUS_FAILED      = 3,
+    YC_STATUS_CANCELLED   = 4,
+    YC_STATUS_INCOMPLETE  = 5
+} yc_status;
+
+/* ---------------------------------------------------------------------- */
+/* Library                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The library version, "MAJOR.MINOR.PATCH".  Static string; never NULL.
+ */
+const char *yc_version(void);
+
+/*
+ * The lower-case name of a status: "queued", "in_progress", "completed",
+ * "failed", "cancelled", "incomplete" or "error"; "unknown" for a value
+ * outside the enum.  Static string; never NULL.
+ */
+const char *yc_status_name(yc_status s);
+
+/*
+ * Releases a string returned by this library (a `char *` result or an
+ * `*error_json`).  NULL is a no-op.
+ */
+void yc_free(void *ptr);
+
+/* ---------------------------------------------------------------------- */
+/* Client                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Creates a client.
+ *
+ * config_json: NULL, "{}" or a JSON object; every key is optional:
+ *
+ *   base_url             string  YC_BASE_URL, else https://ai.api.cloud.yandex.net/v1
+ *   api_key              string  YC_API_KEY;  sent as "Authorization: Api-Key <key>"
+ *   iam_token            string  YC_IAM_TOKEN; sent as "Authorization: Bearer <token>"
+ *   folder_id            string  YC_FOLDER_ID; sent as "OpenAI-Project", and used to
+ *                                expand model short names to gpt://<folder>/<model>
+ *   timeout_ms           integer 600000, one whole HTTP request
+ *   connect_timeout_ms   integer 5000
+ *   max_retries          integer 2, retries after the first attempt
+ *   poll_interval_ms     integer 500, first yc_wait() interval
+ *   max_poll_interval_ms integer 5000, ceiling of the growing interval
+ *   data_logging         bool    false sends "x-data-logging-enabled: false"
+ *   user_agent           string  "ycbg/<version>"
+ *   ca_file              string  PEM bundle to trust instead of the system store
+ *   headers              object  extra request headers, string -> string
+ *   max_response_bytes   integer 67108864; a larger answer is an error
+ *   allow_insecure_http  bool    false: plain http:// only to loopback hosts
+ *
+ * A key given in config_json wins over its environment variable.  Exactly
+ * one credential is required: api_key or iam_token from config_json, or,
+ * only if config_json gives neither, YC_API_KEY or YC_IAM_TOKEN.  Unknown
+ * keys, wrong types, both credentials, none, an unusable base_url, and
+ * credentials over plain http:// to a non-loopback host are errors of kind
+ * "config" naming the key; these are detected here, before any connection.
+ *
+ * Returns the client, or NULL on failure.  When error_json is not NULL it
+ * receives NULL on success, or an error document the caller releases with
+ * yc_free().  No network request is made.
+ */
+yc_client *yc_client_new(const char *config_json, char **error_json);
+
+/*
+ * Releases the caller's reference to a client.  Tasks made from it stay
+ * valid; its connections close when the last of them is freed.  NULL is a
+ * no-op.  Do not use `client` after this call.
+ */
+void yc_client_free(yc_client *client);
+
+/* ---------------------------------------------------------------------- */
+/* Tasks                                                                   */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Starts a background response: POST {base_url}/responses.
+ *
+ * request_json: a JSON object in the Responses API shape ("model", "input",
+ * "instructions", "max_output_tokens", "temperature", "text", "tools", ...),
+ * forwarded unchanged except that "background" is forced to true and a
+ * "model" without "://" ("yandexgpt", "yandexgpt/latest") becomes
+ * "gpt://<folder_id>/<model>" (kind "config" if no folder id is known).
+ * Text that is not JSON is kind "invalid_json" with line and column; JSON
+ * that is not an object is kind "invalid_argument".
+ *
+ * The request carries an Idempotency-Key that stays the same on its
+ * retries.  It is retried (up to max_retries) only when the server provably
+ * did not start a job: no connection could be made, or it answered 429,
+ * 502, 503 or 504.
+ *
+ * Returns the task once the server has answered with a response id, holding
+ * the status the server reported (usually YC_STATUS_QUEUED); NULL on
+ * failure, with *error_json as for yc_client_new().  Free the task with
+ * yc_task_free().  Blocks for at most about (max_retries + 1) * timeout_ms
+ * plus retry delays.
+ */
+yc_task *yc_create_background(yc_client *client, const char *request_json,
+                              char **error_json);
+
+/*
+ * Makes a task for an existing response id (one saved by another process,
+ * say) and fetches its state once: GET {base_url}/responses/{id}.
+ *
+ * Returns NULL and an error (kind "api", http_status 404, for an unknown id)
+ * if the id is empty or unusable, or the request fails.
+ */
+yc_task *yc_attach(yc_client *client, const char *response_id,
+                   char **error_json);
+
+/*
+ * The server's response id.  Borrowed; lives as long as the task.  NULL if
+ * task is NULL.
+ */
+const char *yc_task_id(const yc_task *task);
+
+/*
+ * One refresh: GET {base_url}/responses/{id}, retried per the retry policy
+ * (connection errors, timeouts, 408, 409, 429, >= 500, honouring
+ * Retry-After / retry-after-ms / x-should-retry).
+ *
+ * Returns the status.  On a terminal task, returns it with no request.  On
+ * failure returns YC_STATUS_ERROR and records the error (yc_result()'s
+ * "error"); the task keeps its last status from the server and a later
+ * yc_poll() may succeed.
+ */
+yc_status yc_poll(yc_task *task);
+
+/*
+ * Polls until the task is terminal or timeout_ms milliseconds have passed
+ * (timeout_ms < 0: no limit; 0: at most one poll).  The interval starts at
+ * poll_interval_ms and grows up to max_poll_interval_ms; the server's
+ * openai-poll-after-ms / Retry-After hints are honoured.  It never sleeps
+ * past the deadline, and each request inside it is cut at the deadline.
+ *
+ * Returns the terminal status; the last status from the server when the
+ * time ran out (non-terminal); YC_STATUS_ERROR on a non-retryable failure
+ * (the error is in yc_result()).  Retryable failures are recorded and
+ * polling goes on.  To wait with an interruptible loop, call it with short
+ * timeouts.
+ */
+yc_status yc_wait(yc_task *task, long timeout_ms);
+
+/*
+ * Asks the server to stop the response: POST {base_url}/responses/{id}/cancel.
+ * Best effort: a response that finished first stays completed.  Returns the
+ * status the server reports afterwards, the status itself with no request
+ * for a terminal task, or YC_STATUS_ERROR (error recorded) on failure.
+ */
+yc_status yc_cancel(yc_task *task);
+
+/*
+ * A JSON snapshot of the task, owned by the caller (yc_free()):
+ *
+ *   {"id": "...",
+ *    "status": "queued|in_progress|completed|failed|cancelled|incomplete",
+ *    "output_text": "...",     "" until there is output
+ *    "usage": {...} | null,    as the server reported it
+ *    "error": {...} | null,    the last call's error if it failed, else the
+ *                              task's "generation" error if it ended failed
+ *                              or incomplete, else null
+ *    "response": {...} | null} the last Response object from the server
+ *
+ * "output_text" is the server's output_text when present, otherwise the
+ * concatenation of the text of every output_text part of every message in
+ * "output" (as the OpenAI SDKs compute it).
+ *
+ * NULL only when task is NULL or memory is exhausted.
+ */
+char *yc_result(yc_task *task);
+
+/*
+ * The result's "output_text" as a plain UTF-8 string ("" until there is
+ * output), owned by the caller (yc_free()).  NULL only when task is NULL.
+ */
+char *yc_output_text(yc_task *task);
+
+/*
+ * Frees a task.  The response on the server is not cancelled or deleted.
+ * NULL is a no-op.  Do not use `task` after this call.
+ */
+void yc_task_free(yc_task *task);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* YCBG_H */
