@@ -214,16 +214,23 @@ yc_status yc_poll(yc_task *task);
 
 /*
  * Polls until the task is terminal or timeout_ms milliseconds have passed
- * (timeout_ms < 0: no limit; 0: at most one poll).  The interval starts at
- * poll_interval_ms and grows up to max_poll_interval_ms; the server's
- * openai-poll-after-ms / Retry-After hints are honoured.  It never sleeps
- * past the deadline, and each request inside it is cut at the deadline.
+ * (timeout_ms < 0: no limit).  Polls follow a schedule kept in the task: the
+ * interval starts at poll_interval_ms and grows by half up to
+ * max_poll_interval_ms, and the server's openai-poll-after-ms / Retry-After
+ * hints replace it when given.  Because the schedule lives in the task,
+ * waiting in short slices (to stay responsive to Ctrl-C or a context) polls
+ * no more often than one long wait; timeout_ms == 0 polls once if a poll is
+ * due and never sleeps.
+ *
+ * It never sleeps, and never starts a request, past the deadline.  A request
+ * already under way finishes within timeout_ms (it is not cut at the
+ * deadline, so that short slices work against a slow server); set a smaller
+ * timeout_ms in the config for a tighter bound.
  *
  * Returns the terminal status; the last status from the server when the
  * time ran out (non-terminal); YC_STATUS_ERROR on a non-retryable failure
  * (the error is in yc_result()).  Retryable failures are recorded and
- * polling goes on.  To wait with an interruptible loop, call it with short
- * timeouts.
+ * polling goes on.
  */
 yc_status yc_wait(yc_task *task, long timeout_ms);
 

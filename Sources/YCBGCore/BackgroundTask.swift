@@ -14,6 +14,9 @@ public final class BackgroundTask: @unchecked Sendable {
         var lastCallError: YCError?
         /// The server's hint for the next poll, from its last answer.
         var pollAfterMs: Int?
+        /// When `wait` polls next, and the interval after that.
+        var nextPollAtMs: Int64?
+        var intervalMs: Int?
     }
 
     private let state: Mutex<State>
@@ -23,6 +26,7 @@ public final class BackgroundTask: @unchecked Sendable {
         self.id = first.object.id
         self.client = client
         self.state = Mutex(State(response: first.object, lastCallError: nil, pollAfterMs: first.pollAfterMs))
+        schedule(after: first.pollAfterMs)
     }
 
     public var status: TaskStatus { state.withLock { $0.response.status } }
@@ -35,32 +39,41 @@ public final class BackgroundTask: @unchecked Sendable {
         }
     }
 
-    /// Polls until terminal or until `timeoutMs` passes (< 0: no limit).
+    /// Polls until terminal or until `timeoutMs` passes (< 0: no limit; 0:
+    /// one poll if one is due, without sleeping). The polling schedule lives
+    /// in the task, so a caller that waits in short slices polls no more
+    /// often than one long wait would.
     public func wait(timeoutMs: Int) -> TaskStatus {
         calls.withLock { _ in
             if let done = terminalStatus() { return done }
-            let config = client.api.config
             let deadline: Deadline = timeoutMs < 0 ? .none : .after(ms: Int64(timeoutMs))
-            var interval = config.pollIntervalMs
             while true {
-                let nextDelay: Int
-                if let status = refresh(deadline: deadline) {
-                    if status.isTerminal { return status }
-                    nextDelay = state.withLock { $0.pollAfterMs } ?? interval
-                } else {
-                    let error = state.withLock { $0.lastCallError }
-                    if let error, !error.retryable { return .error }
-                    nextDelay = error?.retryAfterMs ?? interval
+                let due = state.withLock { $0.nextPollAtMs } ?? 0
+                let now = Clock.nowMs()
+                if due > now {
+                    let until = deadline.atMs.map { min($0, due) } ?? due
+                    Clock.sleep(ms: until - now)
+                    if Clock.nowMs() < due { return status } // the deadline came first
                 }
-                var sleepMs = Int64(min(nextDelay, Int(RetryPolicy.maxServerDelayMs)))
-                if let left = deadline.remainingMs {
-                    if left == 0 { return status }
-                    sleepMs = min(sleepMs, left)
-                }
-                Clock.sleep(ms: sleepMs)
-                if deadline.hasPassed { return status }
-                interval = min(interval + interval / 2 + 1, config.maxPollIntervalMs)
+                let polled = refresh(deadline: deadline)
+                let error = polled == nil ? state.withLock { $0.lastCallError } : nil
+                schedule(after: polled == nil ? error?.retryAfterMs : state.withLock { $0.pollAfterMs })
+                if let polled, polled.isTerminal { return polled }
+                if let error, !error.retryable { return .error }
+                if timeoutMs == 0 || deadline.hasPassed { return status }
             }
+        }
+    }
+
+    /// Sets when the next poll of `wait` is due: the server's hint, else the
+    /// current interval, which then grows by half up to max_poll_interval_ms.
+    private func schedule(after hintMs: Int?) {
+        let config = client.api.config
+        state.withLock { s in
+            let interval = s.intervalMs ?? config.pollIntervalMs
+            let delay = min(hintMs ?? interval, Int(RetryPolicy.maxServerDelayMs))
+            s.nextPollAtMs = Clock.nowMs() + Int64(delay)
+            s.intervalMs = min(interval + interval / 2 + 1, config.maxPollIntervalMs)
         }
     }
 

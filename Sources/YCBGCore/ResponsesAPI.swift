@@ -88,10 +88,11 @@ public final class ResponsesAPI: Sendable {
         }
     }
 
-    /// This attempt's timeout: timeout_ms, cut at the deadline; nil if it passed.
+    /// This attempt's timeout, or nil when the deadline has passed and no
+    /// new attempt may start. A started attempt is bounded by timeout_ms, not
+    /// cut at the deadline, so that short waits still work against a slow server.
     private func attemptTimeout(_ deadline: Deadline) -> Int? {
-        guard let left = deadline.remainingMs else { return config.timeoutMs }
-        return left > 0 ? min(config.timeoutMs, Int(left)) : nil
+        deadline.hasPassed ? nil : config.timeoutMs
     }
 
     private func commonHeaders() -> [(name: String, value: String)] {

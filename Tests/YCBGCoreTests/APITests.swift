@@ -84,7 +84,8 @@ import Testing
         #expect(throws: YCError.self) { try api.retrieve(id: "r-1", deadline: .after(ms: 300)) }
         #expect(Clock.nowMs() - start < 2000)
         #expect(transport.sent.count == 1)
-        #expect(transport.sent[0].timeoutMs <= 300)
+        // A started attempt keeps its own timeout; only retries stop at the deadline.
+        #expect(transport.sent[0].timeoutMs == 600_000)
     }
 }
 
@@ -138,6 +139,18 @@ import Testing
         #expect(task.result()["error"]?["kind"]?.stringValue == "http")
         #expect(task.poll() == .inProgress)
         #expect(task.result()["error"]?.isNull == true)
+    }
+
+    @Test func shortWaitsFollowOneSchedule() throws {
+        let t = ScriptedTransport([.answer(200, body: responseBody(status: "queued"))]
+                                  + Array(repeating: .answer(200, body: responseBody(status: "in_progress")), count: 100))
+        let config = try makeConfig(#"{"api_key": "k", "base_url": "http://127.0.0.1:1/v1", "poll_interval_ms": 200, "max_poll_interval_ms": 200}"#)
+        let task = try Client(config: config, transport: t).createBackground(requestJSON: "{}")
+        let start = Clock.nowMs()
+        while Clock.nowMs() - start < 1000 { _ = task.wait(timeoutMs: 10) }
+        // About 1000 / 200 polls, not 1000 / 10.
+        #expect(t.sent.count >= 3 && t.sent.count <= 8, "\(t.sent.count) requests")
+        #expect(task.wait(timeoutMs: 0) == .inProgress)
     }
 
     @Test func waitTimesOutWithTheLastStatus() throws {
