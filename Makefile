@@ -61,7 +61,7 @@ test: deps-test all
 
 # ---------------------------------------------------------------- install
 
-install: all
+install: lib header
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(LIBDIR)/libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so.0
 	ln -sf libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so

@@ -21,7 +21,7 @@ let package = Package(
         // The Swift core: configuration, transport, JSON, API calls, tasks. No Foundation.
         .target(name: "YCBGCore", dependencies: ["CYCShim", "CCurl", "CJansson"]),
         // The thin @_cdecl layer that is include/ycbg.h.
-        .target(name: "YCBG", dependencies: ["YCBGCore", "CYCShim"]),
+        .target(name: "YCBG", dependencies: ["YCBGCore", "CYCShim"], exclude: ["exports.map"]),
         // The local Responses API emulator (tests, demo).
         .executableTarget(name: "YCEmulator", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),

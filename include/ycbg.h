@@ -39,8 +39,10 @@
  *   "kind" (always present) is one of: invalid_argument, invalid_json,
  *   config, network, timeout, http, api, protocol, generation.
  *   "message" is always present and never contains the API key or IAM
- *   token.  "retryable" is always present.  "http_status", "code" and
- *   "request_id" are present when known.
+ *   token (any credential of 6 or more characters is masked as
+ *   "[REDACTED]" wherever it appears, also in server-echoed text).
+ *   "retryable" is always present.  "http_status", "code" and "request_id"
+ *   are present when known.
  *
  *   Threads.  Every function may be called from any thread.  A client may be
  *   shared by any number of threads at once.  Calls on one task from several
@@ -52,9 +54,11 @@
  *
  *   Lifetime.  A task keeps its client alive: yc_client_free() may be called
  *   while tasks made from it still exist; the client's connections are
- *   released when its last task is freed.  Handles that were already freed
- *   are recognised and ignored (they are not a license to use freed handles,
- *   but a mistake does not crash the host).
+ *   released when its last task is freed.  Freeing a handle while another
+ *   thread is inside a call on it is safe: the object goes when that call
+ *   returns.  Handles that were already freed are recognised and ignored
+ *   (not a license to use freed handles, but a mistake does not crash the
+ *   host).
  */
 #ifndef YCBG_H
 #define YCBG_H

@@ -6,9 +6,15 @@ import Glibc
 public struct Redactor: Sendable {
     private let secrets: [String]
 
+    /// Shorter strings are not masked: they would garble ordinary words
+    /// ("k" in every message) while protecting nothing real keys look like.
+    public static let minimumSecretLength = 6
+
     public init(secrets: [String?]) {
         // Longest first, so a secret that contains another is masked whole.
-        self.secrets = secrets.compactMap { $0 }.filter { !$0.isEmpty }.sorted { $0.utf8.count > $1.utf8.count }
+        self.secrets = secrets.compactMap { $0 }
+            .filter { $0.utf8.count >= Redactor.minimumSecretLength }
+            .sorted { $0.utf8.count > $1.utf8.count }
     }
 
     public var isEmpty: Bool { secrets.isEmpty }

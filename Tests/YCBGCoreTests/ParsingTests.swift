@@ -103,6 +103,7 @@ import Testing
         #expect(r.redact("key abc123 and abc123!") == "key [REDACTED] and [REDACTED]!")
         #expect(r.redact("nothing") == "nothing")
         #expect(Redactor(secrets: []).redact("abc123") == "abc123")
+        #expect(Redactor(secrets: ["k"]).redact("keep kind words") == "keep kind words")
     }
 
     @Test func headerBlocks() {

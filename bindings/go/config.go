@@ -1,0 +1,69 @@
+package ycbg
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Config is the client configuration. Every field maps to one key of the C
+// ABI's config_json; a nil pointer (or nil/empty Headers) leaves the key out,
+// so the library falls back to the environment variable (YC_BASE_URL,
+// YC_API_KEY, YC_IAM_TOKEN, YC_FOLDER_ID) or its default. Use the String,
+// Int and Bool helpers to set a field, e.g. MaxRetries: ycbg.Int(0).
+//
+// Validation (unknown combinations, both or no credentials, an unusable
+// base_url, credentials over plain http:// to a non-loopback host) is done by
+// the library in NewClient and reported as a *Error of kind KindConfig.
+type Config struct {
+	BaseURL           *string           `json:"base_url,omitempty"`             // default https://ai.api.cloud.yandex.net/v1
+	APIKey            *string           `json:"api_key,omitempty"`              // "Authorization: Api-Key <key>"
+	IAMToken          *string           `json:"iam_token,omitempty"`            // "Authorization: Bearer <token>"
+	FolderID          *string           `json:"folder_id,omitempty"`            // OpenAI-Project; expands model short names
+	TimeoutMS         *int              `json:"timeout_ms,omitempty"`           // whole HTTP request, default 600000
+	ConnectTimeoutMS  *int              `json:"connect_timeout_ms,omitempty"`   // default 5000
+	MaxRetries        *int              `json:"max_retries,omitempty"`          // retries after the first attempt, default 2
+	PollIntervalMS    *int              `json:"poll_interval_ms,omitempty"`     // first wait interval, default 500
+	MaxPollIntervalMS *int              `json:"max_poll_interval_ms,omitempty"` // ceiling of the wait interval, default 5000
+	DataLogging       *bool             `json:"data_logging,omitempty"`         // false sends x-data-logging-enabled: false
+	UserAgent         *string           `json:"user_agent,omitempty"`           // default "ycbg/<version>"
+	CAFile            *string           `json:"ca_file,omitempty"`              // PEM bundle instead of the system store
+	Headers           map[string]string `json:"headers,omitempty"`              // extra request headers
+	MaxResponseBytes  *int              `json:"max_response_bytes,omitempty"`   // default 64 MiB
+	AllowInsecureHTTP *bool             `json:"allow_insecure_http,omitempty"`  // plain http:// to non-loopback hosts
+}
+
+// JSON returns the config_json document for c: only the fields that are
+// set, e.g. {"api_key":"...","max_retries":0}.
+func (c Config) JSON() (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
+		return "", err
+	}
+	return string(bytes.TrimRight(buf.Bytes(), "\n")), nil
+}
+
+// String returns a pointer to s, for Config fields.
+func String(s string) *string { return &s }
+
+// Int returns a pointer to i, for Config fields.
+func Int(i int) *int { return &i }
+
+// Bool returns a pointer to b, for Config fields.
+func Bool(b bool) *bool { return &b }
+
+// requestJSON builds the minimal request document {"model":..,"input":..}.
+func requestJSON(model, input string) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(struct {
+		Model string `json:"model"`
+		Input string `json:"input"`
+	}{model, input})
+	if err != nil {
+		return "", err
+	}
+	return string(bytes.TrimRight(buf.Bytes(), "\n")), nil
+}

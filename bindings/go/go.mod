@@ -1,0 +1,3 @@
+module ycbg.local/ycbg
+
+go 1.19

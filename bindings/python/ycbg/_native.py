@@ -1,0 +1,101 @@
+"""Loading of libycbg and the ctypes prototypes of its C ABI (include/ycbg.h).
+
+Nothing in here knows about HTTP or JSON beyond moving strings across the
+boundary: every ``char *`` the library returns is declared ``c_void_p`` so
+ctypes does not convert (and leak) it; :func:`take_string` copies it into
+Python and releases it with ``yc_free`` exactly once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+from typing import Any, List, Optional, Tuple
+
+__all__ = ["lib", "library_path", "take_string", "LIBRARY_NAME"]
+
+LIBRARY_NAME = "libycbg.so.0"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _candidates() -> List[Path]:
+    """Where the library is looked for, in order (see README)."""
+    env = os.environ.get("YCBG_LIBRARY")
+    if env:
+        p = Path(env)
+        # An explicit choice never falls back to something else.
+        return [p / LIBRARY_NAME if p.is_dir() else p]
+    found = [_PACKAGE_DIR / "_lib" / LIBRARY_NAME]
+    # In-tree: <repo>/bindings/python/ycbg/_native.py -> <repo>/build/lib
+    parents = _PACKAGE_DIR.parents
+    if len(parents) >= 3:
+        found.append(parents[2] / "build" / "lib" / LIBRARY_NAME)
+    return found
+
+
+def _load() -> Tuple[ctypes.CDLL, str]:
+    tried = _candidates()
+    errors = []
+    for path in tried:
+        if not path.exists():
+            errors.append(f"{path}: not found")
+            continue
+        try:
+            return ctypes.CDLL(str(path)), str(path)
+        except OSError as exc:  # wrong architecture, missing dependency, ...
+            errors.append(f"{path}: {exc}")
+    hint = (
+        "set YCBG_LIBRARY to the path of libycbg.so.0, or build the project "
+        "(make) and reinstall the package (pip install ./bindings/python)"
+    )
+    raise ImportError("ycbg: cannot load the libycbg C library ("
+                      + "; ".join(errors) + "); " + hint)
+
+
+lib, library_path = _load()
+
+_c_void_p_p = ctypes.POINTER(ctypes.c_void_p)
+
+
+def _proto(name: str, restype: Any, argtypes: List[Any]) -> None:
+    fn = getattr(lib, name)
+    fn.restype = restype
+    fn.argtypes = argtypes
+
+
+# Library
+_proto("yc_version", ctypes.c_char_p, [])              # static, borrowed
+_proto("yc_status_name", ctypes.c_char_p, [ctypes.c_int])  # static, borrowed
+_proto("yc_free", None, [ctypes.c_void_p])
+# Client
+_proto("yc_client_new", ctypes.c_void_p, [ctypes.c_char_p, _c_void_p_p])
+_proto("yc_client_free", None, [ctypes.c_void_p])
+# Tasks
+_proto("yc_create_background", ctypes.c_void_p,
+       [ctypes.c_void_p, ctypes.c_char_p, _c_void_p_p])
+_proto("yc_attach", ctypes.c_void_p,
+       [ctypes.c_void_p, ctypes.c_char_p, _c_void_p_p])
+_proto("yc_task_id", ctypes.c_char_p, [ctypes.c_void_p])  # borrowed
+_proto("yc_poll", ctypes.c_int, [ctypes.c_void_p])
+_proto("yc_wait", ctypes.c_int, [ctypes.c_void_p, ctypes.c_long])
+_proto("yc_cancel", ctypes.c_int, [ctypes.c_void_p])
+_proto("yc_result", ctypes.c_void_p, [ctypes.c_void_p])       # owned
+_proto("yc_output_text", ctypes.c_void_p, [ctypes.c_void_p])  # owned
+_proto("yc_task_free", None, [ctypes.c_void_p])
+
+
+def take_string(ptr: Optional[int]) -> Optional[bytes]:
+    """Copy an owned ``char *`` into bytes and release it with yc_free (once)."""
+    if not ptr:
+        return None
+    try:
+        return ctypes.string_at(ptr)
+    finally:
+        lib.yc_free(ptr)
+
+
+def new_error_slot() -> ctypes.c_void_p:
+    """A ``char *`` out-parameter for ``error_json``."""
+    return ctypes.c_void_p(None)

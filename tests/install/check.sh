@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make install` honours PREFIX and DESTDIR, and an installed ycbg builds a
+# program with `cc prog.c $(pkg-config --cflags --libs ycbg)`.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+check() { if eval "$2"; then passed=$((passed + 1)); else echo "FAIL: $1"; failed=$((failed + 1)); fi; }
+
+cat >"$tmp/prog.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include <ycbg.h>
+int main(void) {
+    char *err = NULL;
+    yc_client *c = yc_client_new("{\"unknown\": 1}", &err);
+    int ok = c == NULL && err && strstr(err, "\"config\"") != NULL;
+    printf("ycbg %s %s\n", yc_version(), ok ? "ok" : "broken");
+    yc_free(err);
+    return ok ? 0 : 1;
+}
+C
+
+make -s install PREFIX="$tmp/prefix" >/dev/null
+check "library installed" '[ -f "$tmp/prefix/lib/libycbg.so.0" ] && [ -L "$tmp/prefix/lib/libycbg.so" ]'
+check "header installed" 'cmp -s include/ycbg.h "$tmp/prefix/include/ycbg.h"'
+check "pc names the prefix" 'grep -qx "prefix=$tmp/prefix" "$tmp/prefix/lib/pkgconfig/ycbg.pc"'
+check "pkg-config builds a program" \
+  'PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" cc "$tmp/prog.c" $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs ycbg) -o "$tmp/prog"'
+check "the program runs against the installed library" '"$tmp/prog" | grep -q "ycbg .* ok"'
+check "it loaded the installed copy" 'ldd "$tmp/prog" | grep -q "$tmp/prefix/lib/libycbg.so.0"'
+
+make -s install DESTDIR="$tmp/stage" PREFIX=/opt/ycbg >/dev/null
+check "DESTDIR staging" '[ -f "$tmp/stage/opt/ycbg/lib/libycbg.so.0" ] && [ -f "$tmp/stage/opt/ycbg/include/ycbg.h" ]'
+check "staged pc names the final prefix" 'grep -qx "prefix=/opt/ycbg" "$tmp/stage/opt/ycbg/lib/pkgconfig/ycbg.pc"'
+check "in-tree pc works" \
+  'cc "$tmp/prog.c" $(PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config --cflags --libs ycbg) -o "$tmp/prog2" && "$tmp/prog2" >/dev/null'
+
+echo "install: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
