@@ -45,11 +45,12 @@ pkgconfig:
 emulator:
 	swift build -c release --product yc-emulator
 	@mkdir -p $(BUILD)/bin
-	cp "$$(swift build -c release --show-bin-path)/yc-emulator" $(BUILD)/bin/yc-emulator
+	cp "$$(swift build -c release --show-bin-path)/yc-emulator" $(BUILD)/bin/yc-emulator.tmp
+	mv -f $(BUILD)/bin/yc-emulator.tmp $(BUILD)/bin/yc-emulator
 
 # ---------------------------------------------------------------- demo
 
-demo: deps all
+demo: deps-test all
 	$(CC) -std=c11 -Wall -Wextra -O2 examples/c/workflow.c -I$(BUILD)/include -L$(LIBDIR) -lycbg \
 		-Wl,-rpath,$(LIBDIR) -o $(BUILD)/bin/ycbg-example-c
 	scripts/demo.sh

@@ -8,6 +8,7 @@ ROOT=$PWD
 export YC_EMULATOR=$ROOT/build/bin/yc-emulator
 export YCBG_LIBRARY=$ROOT/build/lib/libycbg.so.0
 export YCBG_LIB_DIR=$ROOT/build/lib
+export ROOT
 export PKG_CONFIG_PATH=$ROOT/build/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 # Credentials from the caller's environment must not leak into the tests.
 unset YC_API_KEY YC_IAM_TOKEN YC_FOLDER_ID YC_BASE_URL
@@ -26,25 +27,13 @@ run() {
   fi
 }
 
-python_env() {
-  # A private virtualenv: Debian's python refuses system-wide pip installs.
-  if [ ! -x build/venv/bin/python ]; then
-    python3 -m venv build/venv || return 1
-  fi
-  build/venv/bin/python -m pip install -q --disable-pip-version-check \
-    pytest openai jsonschema pyyaml || return 1
-  if [ -f bindings/python/pyproject.toml ]; then
-    build/venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python || return 1
-  fi
-}
-
 run "swift test (core unit tests)" swift test
 run "ABI check" tests/abi/check.sh
 run "make install + pkg-config" tests/install/check.sh
 run "C tests" tests/c/run.sh plain
 run "C tests under valgrind" tests/c/run.sh valgrind
 run "C tests under AddressSanitizer + UBSan" tests/c/run.sh asan
-run "Python environment" python_env
+run "Python environment" scripts/python-env.sh test
 run "emulator: schema and openai SDK (pytest)" build/venv/bin/python -m pytest -q tests/emulator
 if [ -d bindings/python/tests ]; then
   run "Python binding (pytest)" build/venv/bin/python -m pytest -q bindings/python/tests
@@ -53,7 +42,8 @@ if [ -f bindings/rust/Cargo.toml ]; then
   run "Rust binding (cargo test)" bash -c 'cd bindings/rust && cargo test --offline'
 fi
 if [ -f bindings/go/go.mod ]; then
-  run "Go binding (go test)" bash -c 'cd bindings/go && GOFLAGS=-mod=mod GOPROXY=off go test ./...'
+  # -count=1: go's cache does not know when libycbg.so changed.
+  run "Go binding (go test)" bash -c 'cd bindings/go && GOFLAGS=-mod=mod GOPROXY=off GOCACHE=${GOCACHE:-$ROOT/build/gocache} go test -count=1 ./...'
 fi
 
 echo

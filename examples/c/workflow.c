@@ -1,5 +1,5 @@
 /* The seed workflow: submit a background response, poll its status every
- * YCBG_POLL_MS milliseconds (default 2000), print the result.
+ * YCBG_POLL_SECONDS seconds (default 2), print the result.
  * Configuration comes from the environment: YC_BASE_URL, YC_API_KEY (or
  * YC_IAM_TOKEN), YC_FOLDER_ID. */
 #define _POSIX_C_SOURCE 200809L
@@ -36,7 +36,8 @@ static int fail(const char *what, char *error_json) {
 int main(int argc, char **argv) {
     const char *input = argc > 1 ? argv[1]
         : "Summarise in one sentence: background mode lets a client submit a long job and poll for it.";
-    long poll_ms = getenv("YCBG_POLL_MS") ? atol(getenv("YCBG_POLL_MS")) : 2000;
+    const char *poll_env = getenv("YCBG_POLL_SECONDS");
+    long poll_ms = poll_env ? (long)(atof(poll_env) * 1000) : 2000;
     char *err = NULL;
 
     yc_client *client = yc_client_new(NULL, &err);
