@@ -30,7 +30,7 @@ public func yc_client_new(_ configJSON: UnsafePointer<CChar>?,
                           _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer? {
     errorJSON?.pointee = nil
     do {
-        let client = try Client(configJSON: configJSON.map { String(cString: $0) })
+        let client = try Client(configJSON: configJSON.map(bytes))
         return clients.register(ClientHandle(client))
     } catch {
         report(error, to: errorJSON, redactor: nil)
@@ -56,7 +56,7 @@ public func yc_create_background(_ client: UnsafeMutableRawPointer?, _ requestJS
         return nil
     }
     do {
-        let task = try handle.client.createBackground(requestJSON: String(cString: requestJSON))
+        let task = try handle.client.createBackground(requestJSON: bytes(requestJSON))
         return tasks.register(TaskHandle(task))
     } catch {
         report(error, to: errorJSON, redactor: handle.client.redactor)
@@ -76,8 +76,12 @@ public func yc_attach(_ client: UnsafeMutableRawPointer?, _ responseID: UnsafePo
         report(YCError(.invalidArgument, "yc_attach: response_id is NULL"), to: errorJSON, redactor: nil)
         return nil
     }
+    guard let id = String(validatingCString: responseID) else {
+        report(YCError(.invalidArgument, "yc_attach: response_id is not valid UTF-8"), to: errorJSON, redactor: nil)
+        return nil
+    }
     do {
-        let task = try handle.client.attach(responseID: String(cString: responseID))
+        let task = try handle.client.attach(responseID: id)
         return tasks.register(TaskHandle(task))
     } catch {
         report(error, to: errorJSON, redactor: handle.client.redactor)
@@ -124,6 +128,12 @@ public func yc_task_free(_ task: UnsafeMutableRawPointer?) {
 }
 
 // MARK: - Helpers
+
+/// The bytes of a C string as given: JSON text goes to Jansson unchanged, so
+/// invalid UTF-8 is reported rather than silently repaired.
+private func bytes(_ text: UnsafePointer<CChar>) -> [UInt8] {
+    Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+}
 
 /// Stores `error` as JSON in `*out` (when the caller asked for it).
 private func report(_ error: YCError, to out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,

@@ -5,6 +5,11 @@ public final class Client: Sendable {
     public let redactor: Redactor
 
     public convenience init(configJSON: String?, environment: @escaping Configuration.Environment = Configuration.processEnvironment) throws(YCError) {
+        try self.init(configJSON: configJSON.map { Array($0.utf8) }, environment: environment)
+    }
+
+    /// From raw UTF-8 config bytes (invalid UTF-8 is an `invalid_json` error).
+    public convenience init(configJSON: [UInt8]?, environment: @escaping Configuration.Environment = Configuration.processEnvironment) throws(YCError) {
         let config = try Configuration.parse(configJSON, environment: environment)
         self.init(config: config, transport: try CurlTransport(caFile: config.caFile, userAgent: config.userAgent))
     }
@@ -17,6 +22,10 @@ public final class Client: Sendable {
 
     /// Starts a background response; the task holds the server's first answer.
     public func createBackground(requestJSON: String) throws(YCError) -> BackgroundTask {
+        try createBackground(requestJSON: Array(requestJSON.utf8))
+    }
+
+    public func createBackground(requestJSON: [UInt8]) throws(YCError) -> BackgroundTask {
         let answer = try api.create(requestJSON: requestJSON)
         return BackgroundTask(client: self, first: answer)
     }

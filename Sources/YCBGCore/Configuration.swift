@@ -47,7 +47,26 @@ public struct Configuration: Sendable {
     /// Parses `json` (nil: no keys) and fills the rest from `environment`.
     /// Errors are `invalid_json`, `invalid_argument` or `config`, naming the key.
     public static func parse(_ json: String?, environment: Environment = processEnvironment) throws(YCError) -> Configuration {
-        let doc = try json.map { text throws(YCError) in try JSON.parse(text, what: "config_json") }
+        try parse(json.map { Array($0.utf8) }, environment: environment)
+    }
+
+    /// Config errors may quote values (a base_url, say): any credential the
+    /// config or the environment holds is masked in them.
+    public static func parse(_ json: [UInt8]?, environment: Environment = processEnvironment) throws(YCError) -> Configuration {
+        do throws(YCError) {
+            return try parseUnredacted(json, environment: environment)
+        } catch {
+            var error = error
+            let doc = try? json.map { bytes throws(YCError) in try JSON.parse(bytes, what: "config_json") }
+            let candidates = [doc?["api_key"]?.stringValue, doc?["iam_token"]?.stringValue,
+                              environment("YC_API_KEY"), environment("YC_IAM_TOKEN")]
+            error.message = Redactor(secrets: candidates).redact(error.message)
+            throw error
+        }
+    }
+
+    private static func parseUnredacted(_ json: [UInt8]?, environment: Environment) throws(YCError) -> Configuration {
+        let doc = try json.map { bytes throws(YCError) in try JSON.parse(bytes, what: "config_json") }
         if let doc, doc.kind != .object {
             throw YCError(.invalidArgument, "config_json must be a JSON object")
         }

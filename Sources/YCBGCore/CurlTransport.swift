@@ -103,6 +103,9 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
         ok = ok && ycs_setopt_long(curl, CURLOPT_TIMEOUT_MS, max(1, request.timeoutMs)) == CURLE_OK
         ok = ok && ycs_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(request.connectTimeoutMs, request.timeoutMs))) == CURLE_OK
         ok = ok && ycs_setopt_long(curl, CURLOPT_TCP_KEEPALIVE, 1) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_FRESH_CONNECT, request.freshConnection ? 1 : 0) == CURLE_OK
+        // One warm connection per pooled handle is all it can use at a time.
+        ok = ok && ycs_setopt_long(curl, CURLOPT_MAXCONNECTS, 1) == CURLE_OK
         ok = ok && ycs_setopt_str(curl, CURLOPT_USERAGENT, userAgent) == CURLE_OK
         ok = ok && ycs_setopt_str(curl, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK
         ok = ok && ycs_setopt_off(curl, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxResponseBytes)) == CURLE_OK

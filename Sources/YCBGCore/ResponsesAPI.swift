@@ -19,9 +19,14 @@ public final class ResponsesAPI: Sendable {
 
     /// POST /responses with `background: true` and the model name expanded.
     public func create(requestJSON: String, deadline: Deadline = .none) throws(YCError) -> Answer {
+        try create(requestJSON: Array(requestJSON.utf8), deadline: deadline)
+    }
+
+    /// The same for raw UTF-8 bytes (invalid UTF-8 is an `invalid_json` error).
+    public func create(requestJSON: [UInt8], deadline: Deadline = .none) throws(YCError) -> Answer {
         let body = try prepareCreateBody(requestJSON)
         let key = RandomUUID.make() // the same on every retry of this create
-        return try call(.post, path: "/responses", body: body, safety: .startsJob,
+        return try call(.post, path: "/responses", body: Array(body), safety: .startsJob,
                         extraHeaders: [("Idempotency-Key", key)], deadline: deadline)
     }
 
@@ -38,6 +43,10 @@ public final class ResponsesAPI: Sendable {
     /// The caller's request object with `background` forced on and a short
     /// model name expanded to gpt://<folder>/<model>.
     func prepareCreateBody(_ requestJSON: String) throws(YCError) -> [UInt8] {
+        try prepareCreateBody(Array(requestJSON.utf8))
+    }
+
+    func prepareCreateBody(_ requestJSON: [UInt8]) throws(YCError) -> [UInt8] {
         let request = try JSON.parse(requestJSON, what: "request_json")
         guard request.kind == .object else {
             throw YCError(.invalidArgument, "request_json must be a JSON object (a Responses API request)")
@@ -65,8 +74,11 @@ public final class ResponsesAPI: Sendable {
             var headers = commonHeaders()
             headers.append(("x-client-request-id", RandomUUID.make())) // new on every attempt
             headers += extraHeaders
-            let request = HTTPRequest(method: method, url: config.baseURL + path, headers: headers, body: body,
+            var request = HTTPRequest(method: method, url: config.baseURL + path, headers: headers, body: body,
                                       timeoutMs: timeout, connectTimeoutMs: config.connectTimeoutMs)
+            // libcurl resends a request once when a reused connection turns out
+            // dead, even if the server had read it: never for a create.
+            request.freshConnection = safety == .startsJob
             let failure: AttemptFailure
             switch transport.perform(request, maxResponseBytes: config.maxResponseBytes) {
             case .success(let response) where (200..<300).contains(response.status):

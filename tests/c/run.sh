@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# tests/c/run.sh [plain|valgrind|asan] — builds and runs the C test programs
+# against build/lib/libycbg.so and the local emulator.
+#
+#   plain     build/tests/*, then tests/abi/check.sh (YCBG_SKIP_ABI=1 skips it)
+#   valgrind  the plain programs under memcheck: a program fails on any
+#             memcheck error (invalid read/write/free, uninitialised use) or
+#             a "definitely lost" block; test_memory runs fewer cycles
+#             (YCBG_MEMORY_CYCLES, default 400 here) and does not judge RSS
+#   asan      build/tests/asan/* (AddressSanitizer + UBSan, LeakSanitizer on)
+#
+# Each program prints its own "N passed, N failed"; a program that exits
+# non-zero without a failed test (a sanitizer or memcheck report, a crash, a
+# missing summary) counts one more failure.  The last line is the total.
+# Logs: build/tests/logs/<mode>-<program>.log.
+#
+# Environment: YC_EMULATOR (the emulator binary; default build/bin/yc-emulator,
+# else a SwiftPM build of it), YCBG_TEST_TIMEOUT (seconds per test).
+set -u
+mode=${1:-plain}
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+OUT=$REPO/build/tests
+LOGS=$OUT/logs
+PROGRAMS=(test_args test_workflow test_faults test_threads test_memory)
+
+case "$mode" in
+  plain | valgrind | asan) ;;
+  *) echo "usage: $0 [plain|valgrind|asan]" >&2; exit 2 ;;
+esac
+
+if [ ! -e "$REPO/build/lib/libycbg.so.0" ] || [ ! -e "$REPO/build/include/ycbg.h" ]; then
+  echo "run.sh: build/lib/libycbg.so.0 or build/include/ycbg.h is missing; run 'make lib header' first" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+if [ -z "${YC_EMULATOR:-}" ]; then
+  for candidate in "$REPO/build/bin/yc-emulator" "$REPO/.build/release/yc-emulator" \
+                   "$REPO/.build-emu/release/yc-emulator" "$REPO/.build-emu/debug/yc-emulator" \
+                   "$REPO/.build/debug/yc-emulator"; do
+    if [ -x "$candidate" ]; then YC_EMULATOR=$candidate; break; fi
+  done
+fi
+if [ -z "${YC_EMULATOR:-}" ] || [ ! -x "$YC_EMULATOR" ]; then
+  echo "run.sh: no yc-emulator binary (set YC_EMULATOR or run 'make emulator')" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export YC_EMULATOR YCBG_REPO="$REPO"
+# The tests talk to 127.0.0.1 only; make sure no proxy setting redirects them.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+# Credentials from the caller's environment must not leak into the tests.
+unset YC_API_KEY YC_IAM_TOKEN YC_FOLDER_ID YC_BASE_URL
+
+build_target=plain
+bindir=$OUT
+runner=()
+case "$mode" in
+  plain)
+    export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-60}
+    ;;
+  valgrind)
+    if ! command -v valgrind >/dev/null 2>&1; then
+      echo "run.sh: valgrind is not installed" >&2
+      echo "0 passed, 1 failed"
+      exit 1
+    fi
+    export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-240}
+    export YCBG_MEMORY_CYCLES=${YCBG_MEMORY_CYCLES:-400}
+    export YCBG_MEMORY_NO_RSS=1
+    # The library is stripped (no DWARF to read); the emulator child is not
+    # traced.  Only "definitely lost" counts as a leak error: the library's
+    # live-handle registry and the Swift runtime's caches stay reachable.
+    runner=(valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99
+            --show-leak-kinds=definite --num-callers=30 --trace-children=no)
+    ;;
+  asan)
+    build_target=asan
+    bindir=$OUT/asan
+    export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-90}
+    export YCBG_MEMORY_CYCLES=${YCBG_MEMORY_CYCLES:-600}
+    # LeakSanitizer stays on with no suppressions.  Measured: the Swift
+    # runtime's one-time allocations (metadata and conformance caches, the
+    # handle registry, libcurl's global state) are all reachable from the
+    # library's static data, which LeakSanitizer scans, so none is reported.
+    # A suppression such as "leak:libycbg.so" would also hide real leaks of
+    # the strings the ABI hands out (their allocation stacks pass through
+    # libycbg.so), so there is none.  fast_unwind_on_malloc=0 gives full
+    # allocation stacks through the frame-pointer-less libjansson/libcurl.
+    export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:malloc_context_size=30:halt_on_error=1:exitcode=23:strict_string_checks=1:check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+    ;;
+esac
+
+echo "== building ($build_target)"
+if ! make -s -C "$HERE" "$build_target" REPO="$REPO"; then
+  echo "run.sh: the test programs do not build"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+mkdir -p "$LOGS"
+
+total_passed=0
+total_failed=0
+start_all=$(date +%s.%N)
+
+# run_one NAME LOG COMMAND...: runs it, echoes its output, adds its counts.
+run_one() {
+  local name=$1 log=$2
+  shift 2
+  local t0 rc summary p f
+  t0=$(date +%s.%N)
+  echo "== $name ($mode)"
+  "$@" > "$log" 2>&1 < /dev/null
+  rc=$?
+  if [ "$mode" = valgrind ]; then
+    grep -vE '^==[0-9]+==' "$log"
+  else
+    cat "$log"
+  fi
+  summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  if [ -n "$summary" ]; then
+    p=${summary%% passed*}
+    f=${summary#*, }
+    f=${f%% failed*}
+  else
+    p=0
+    f=0
+  fi
+  local extra=0 why=""
+  if [ "$mode" = valgrind ]; then
+    local lost invalid
+    lost=$(sed -n 's/.*definitely lost: \([0-9,]*\) bytes.*/\1/p' "$log" | tr -d ',' | tail -1)
+    invalid=$(grep -cE 'Invalid (read|write|free)|uninitialised|Mismatched free|Source and destination overlap' "$log")
+    if [ -n "$lost" ] && [ "$lost" != 0 ]; then extra=1; why="valgrind: $lost bytes definitely lost"; fi
+    if [ "$invalid" != 0 ]; then extra=1; why="$why valgrind: $invalid invalid access/uninitialised reports"; fi
+    if [ "$extra" = 1 ]; then
+      grep -E '^==[0-9]+== ' "$log" | grep -A25 -E 'definitely lost in|Invalid (read|write|free)|uninitialised' | head -80
+    fi
+  fi
+  if [ -z "$summary" ] && [ "$extra" = 0 ]; then extra=1; why="no 'N passed, N failed' line (exit $rc)"; fi
+  if [ "$rc" -ne 0 ] && [ "$f" = 0 ] && [ "$extra" = 0 ]; then extra=1; why="exit status $rc with no failed test (sanitizer, memcheck or crash; see $log)"; fi
+  if [ "$extra" = 1 ]; then echo "   FAIL $name: $why"; fi
+  f=$((f + extra))
+  total_passed=$((total_passed + p))
+  total_failed=$((total_failed + f))
+  printf '   %s: %s passed, %s failed (%.1f s)\n' "$name" "$p" "$f" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
+}
+
+for prog in "${PROGRAMS[@]}"; do
+  run_one "$prog" "$LOGS/$mode-$prog.log" "${runner[@]}" "$bindir/$prog"
+done
+if [ "$mode" = plain ] && [ -z "${YCBG_SKIP_ABI:-}" ]; then
+  run_one abi-check "$LOGS/plain-abi-check.log" bash "$REPO/tests/abi/check.sh"
+fi
+
+printf '== %s mode: %.1f s\n' "$mode" "$(awk -v a="$start_all" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
+echo "total: $total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
