@@ -27,7 +27,7 @@ import Testing
         let env: Configuration.Environment = { name in
             ["YC_API_KEY": "env-key", "YC_FOLDER_ID": "env-folder", "YC_BASE_URL": "http://localhost:8080/v1/"][name]
         }
-        let fromEnv = try Configuration.parse(nil, environment: env)
+        let fromEnv = try Configuration.parse(nil as String?, environment: env)
         #expect(fromEnv.credential.authorizationHeader == "Api-Key env-key")
         #expect(fromEnv.folderID == "env-folder")
         #expect(fromEnv.baseURL == "http://localhost:8080/v1")
@@ -62,6 +62,25 @@ import Testing
         #expect(configError(#"{"api_key": "k", "poll_interval_ms": 900, "max_poll_interval_ms": 100}"#)?.kind == .config)
         #expect(configError("[1]")?.kind == .invalidArgument)
         #expect(configError("{nope")?.kind == .invalidJSON)
+    }
+
+    @Test func configErrorsNeverQuoteTheCredential() {
+        let e = configError(#"{"api_key": "sk-very-secret", "base_url": "ftp://sk-very-secret/v1"}"#)
+        #expect(e?.kind == .config)
+        #expect(e?.message.contains("sk-very-secret") == false)
+        #expect(e?.message.contains("[REDACTED]") == true)
+        let fromEnv = configError(#"{"base_url": "env-secret-1"}"#, env: { $0 == "YC_API_KEY" ? "env-secret-1" : nil })
+        #expect(fromEnv?.message.contains("env-secret-1") == false)
+    }
+
+    @Test func invalidUTF8IsInvalidJSON() {
+        let bytes: [UInt8] = Array(#"{"api_key": "k", "folder_id": ""#.utf8) + [0xff, 0xfe, 0x22, 0x7d] // "}
+        do throws(YCError) {
+            _ = try Configuration.parse(bytes, environment: { _ in nil })
+            Issue.record("accepted invalid UTF-8")
+        } catch {
+            #expect(error.kind == .invalidJSON)
+        }
     }
 
     @Test func plainHTTPOnlyToLoopback() throws {
