@@ -40,8 +40,9 @@ def test_create_wait_close_cycles_do_not_leak(emu: Emulator) -> None:
     assert fds_2000 - fds_200 <= 10, (fds_200, fds_2000)
     stats = emu.stats()
     assert stats["responses"] == 2000
-    # connections are reused, not opened per request
-    assert stats["connections"] < 50
+    # Polls reuse connections; each create gets a fresh one (so that a create
+    # is never resent on a reused connection), so about one per cycle.
+    assert stats["connections"] <= 2000 + 50
 
 
 def test_forgotten_handles_are_freed_by_the_garbage_collector(emu: Emulator) -> None:
