@@ -46,46 +46,19 @@ public func yc_client_free(_ client: UnsafeMutableRawPointer?) {
 @_cdecl("yc_create_background")
 public func yc_create_background(_ client: UnsafeMutableRawPointer?, _ requestJSON: UnsafePointer<CChar>?,
                                  _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer? {
-    errorJSON?.pointee = nil
-    guard let handle = clients.lookup(client) else {
-        report(YCError(.invalidArgument, "yc_create_background: client is NULL or not a live yc_client"), to: errorJSON, redactor: nil)
-        return nil
-    }
-    guard let requestJSON else {
-        report(YCError(.invalidArgument, "yc_create_background: request_json is NULL"), to: errorJSON, redactor: nil)
-        return nil
-    }
-    do {
-        let task = try handle.client.createBackground(requestJSON: bytes(requestJSON))
-        return tasks.register(TaskHandle(task))
-    } catch {
-        report(error, to: errorJSON, redactor: handle.client.redactor)
-        return nil
+    makeTask("yc_create_background", client, requestJSON, argumentName: "request_json", errorJSON) { client, text throws(YCError) in
+        try client.createBackground(requestJSON: bytes(text))
     }
 }
 
 @_cdecl("yc_attach")
 public func yc_attach(_ client: UnsafeMutableRawPointer?, _ responseID: UnsafePointer<CChar>?,
                       _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer? {
-    errorJSON?.pointee = nil
-    guard let handle = clients.lookup(client) else {
-        report(YCError(.invalidArgument, "yc_attach: client is NULL or not a live yc_client"), to: errorJSON, redactor: nil)
-        return nil
-    }
-    guard let responseID else {
-        report(YCError(.invalidArgument, "yc_attach: response_id is NULL"), to: errorJSON, redactor: nil)
-        return nil
-    }
-    guard let id = String(validatingCString: responseID) else {
-        report(YCError(.invalidArgument, "yc_attach: response_id is not valid UTF-8"), to: errorJSON, redactor: nil)
-        return nil
-    }
-    do {
-        let task = try handle.client.attach(responseID: id)
-        return tasks.register(TaskHandle(task))
-    } catch {
-        report(error, to: errorJSON, redactor: handle.client.redactor)
-        return nil
+    makeTask("yc_attach", client, responseID, argumentName: "response_id", errorJSON) { client, text throws(YCError) in
+        guard let id = String(validatingCString: text) else {
+            throw YCError(.invalidArgument, "yc_attach: response_id is not valid UTF-8")
+        }
+        return try client.attach(responseID: id)
     }
 }
 
@@ -128,6 +101,28 @@ public func yc_task_free(_ task: UnsafeMutableRawPointer?) {
 }
 
 // MARK: - Helpers
+
+/// The shared shape of the task constructors: check the handle and the
+/// argument, run `make`, and register the task or report the error.
+private func makeTask(_ function: String, _ client: UnsafeMutableRawPointer?, _ argument: UnsafePointer<CChar>?,
+                      argumentName: String, _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                      _ make: (Client, UnsafePointer<CChar>) throws(YCError) -> BackgroundTask) -> UnsafeMutableRawPointer? {
+    errorJSON?.pointee = nil
+    guard let handle = clients.lookup(client) else {
+        report(YCError(.invalidArgument, "\(function): client is NULL or not a live yc_client"), to: errorJSON, redactor: nil)
+        return nil
+    }
+    guard let argument else {
+        report(YCError(.invalidArgument, "\(function): \(argumentName) is NULL"), to: errorJSON, redactor: nil)
+        return nil
+    }
+    do throws(YCError) {
+        return tasks.register(TaskHandle(try make(handle.client, argument)))
+    } catch {
+        report(error, to: errorJSON, redactor: handle.client.redactor)
+        return nil
+    }
+}
 
 /// The bytes of a C string as given: JSON text goes to Jansson unchanged, so
 /// invalid UTF-8 is reported rather than silently repaired.
