@@ -16,7 +16,7 @@ SWIFT_LIB_FLAGS := -c release --product ycbg --scratch-path .build-lib \
 	-Xlinker -soname=libycbg.so.0
 
 .PHONY: all lib emulator header pkgconfig deps deps-test demo test install uninstall clean \
-        test-swift test-c test-abi test-valgrind test-asan test-emulator
+        fuzz
 
 all: lib header pkgconfig emulator
 
@@ -60,6 +60,10 @@ demo: deps-test all
 test: deps-test all
 	scripts/run-tests.sh
 
+# Longer fuzzing than `make test` does: 10 minutes per target.
+fuzz:
+	fuzz/run.sh 600
+
 # ---------------------------------------------------------------- install
 
 install: lib header
@@ -75,4 +79,4 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/ycbg.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/ycbg.pc
 
 clean:
-	rm -rf build .build .build-lib .build-emu .build-asan
+	rm -rf build .build .build-lib .build-emu .build-fuzz .build-test

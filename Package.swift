@@ -7,9 +7,13 @@ let package = Package(
         // The C ABI library: build with `make` (static Swift runtime, yc_* exports only).
         .library(name: "ycbg", type: .dynamic, targets: ["YCBG"]),
         .executable(name: "yc-emulator", targets: ["YCEmulator"]),
+        // libFuzzer harness for the boundary parsers (fuzz/run.sh); a corpus replayer otherwise.
+        .executable(name: "yc-fuzz", targets: ["YCFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // TLS for the emulator only (--tls-cert/--tls-key); the library uses libcurl's TLS.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
@@ -27,7 +31,9 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        .executableTarget(name: "YCFuzz", dependencies: ["YCBGCore"]),
         .testTarget(name: "YCBGCoreTests", dependencies: ["YCBGCore"]),
     ]
 )

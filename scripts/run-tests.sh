@@ -33,6 +33,9 @@ run "make install + pkg-config" tests/install/check.sh
 run "C tests" env YCBG_SKIP_ABI=1 tests/c/run.sh plain
 run "C tests under valgrind" tests/c/run.sh valgrind
 run "C tests under AddressSanitizer + UBSan" tests/c/run.sh asan
+run "C thread tests under ThreadSanitizer" tests/c/run.sh tsan
+run "TLS: https emulator, ca_file, certificate failures" tests/tls/run.sh
+run "fuzzing the boundary parsers (60 s per target)" fuzz/run.sh 60
 run "Python environment" scripts/python-env.sh test
 run "emulator: schema and openai SDK (pytest)" build/venv/bin/python -m pytest -q tests/emulator
 if [ -d bindings/python/tests ]; then

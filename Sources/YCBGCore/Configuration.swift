@@ -60,9 +60,20 @@ public struct Configuration: Sendable {
             let doc = try? json.map { bytes throws(YCError) in try JSON.parse(bytes, what: "config_json") }
             let candidates = [doc?["api_key"]?.stringValue, doc?["iam_token"]?.stringValue,
                               environment("YC_API_KEY"), environment("YC_IAM_TOKEN")]
-            error.message = Redactor(secrets: candidates).redact(error.message)
+            error.message = Redactor(secrets: candidates).redact(withoutQuotedInput(error.message))
             throw error
         }
+    }
+
+    /// Jansson's parse errors quote up to 20 bytes "near" the error, which in
+    /// a config can be part of a credential too short to be masked: keep only
+    /// the reason, line and column.
+    private static func withoutQuotedInput(_ message: String) -> String {
+        guard let near = message.firstRange(of: " near '"),
+              let position = message.ranges(of: "' at line ").last, near.upperBound <= position.lowerBound else {
+            return message
+        }
+        return String(message[..<near.lowerBound]) + String(message[message.index(after: position.lowerBound)...])
     }
 
     private static func parseUnredacted(_ json: [UInt8]?, environment: Environment) throws(YCError) -> Configuration {
@@ -98,9 +109,7 @@ public struct Configuration: Sendable {
             throw YCError(.config, "config: folder_id is empty or contains control characters")
         }
         if !isHeaderSafe(c.userAgent) { throw YCError(.config, "config: user_agent contains control characters") }
-        if let ca = c.caFile, access(ca, R_OK) != 0 {
-            throw YCError(.config, "config: ca_file '\(ca)' cannot be read")
-        }
+        if let ca = c.caFile { try checkCertificateBundle(ca) }
         try c.validateBaseURL()
         return c
     }
@@ -130,6 +139,24 @@ public struct Configuration: Sendable {
             throw YCError(.config, "config: the credential (api_key / iam_token) contains control characters")
         }
         return credential
+    }
+
+    /// ca_file must be a readable file with at least one PEM certificate, so
+    /// that a wrong path fails here rather than as a TLS error on every request.
+    private static func checkCertificateBundle(_ path: String) throws(YCError) {
+        guard let file = fopen(path, "rb") else { throw YCError(.config, "config: ca_file '\(path)' cannot be read") }
+        defer { fclose(file) }
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while contents.count < 64 * 1024 * 1024 {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if n == 0 { break }
+            contents += chunk[..<n]
+        }
+        guard ferror(file) == 0 else { throw YCError(.config, "config: ca_file '\(path)' cannot be read (is it a directory?)") }
+        guard contents.firstRange(of: Array("-----BEGIN CERTIFICATE-----".utf8)) != nil else {
+            throw YCError(.config, "config: ca_file '\(path)' holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        }
     }
 
     /// The base URL must be http(s) with a host; plain http carries the

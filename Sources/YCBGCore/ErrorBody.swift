@@ -13,7 +13,7 @@ public enum ErrorBody {
             ?? unrecognised(response)
         error.httpStatus = response.status
         error.requestID = response.requestID
-        if let ms = RetryPolicy.serverDelayMs(response.headers), ms > 0 { error.retryAfterMs = Int(ms) }
+        error.retryAfterMs = RetryPolicy.serverDelayMs(response.headers).flatMap(RetryPolicy.clampedDelayMs)
         return error
     }
 
@@ -52,14 +52,14 @@ public enum ErrorBody {
 
     private static func describe(_ message: String?, status: Int) -> String {
         let text = message.map { String($0.prefix(2000)) } ?? "no message"
-        return "HTTP \(status) \(reasonPhrase(status)): \(text)"
+        return "\(statusLine(status)): \(text)"
     }
 
     /// An `http` error for a body the library does not recognise: says what
     /// came back, with the page title or the start of the text.
     static func unrecognised(_ response: HTTPResponse) -> YCError {
         let status = response.status
-        var message = "HTTP \(status) \(reasonPhrase(status))"
+        var message = statusLine(status)
         if response.body.isEmpty {
             message += " with an empty body"
         } else {
@@ -97,8 +97,15 @@ public enum ErrorBody {
         s.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
     }
 
+    /// "HTTP 429 Too Many Requests", or "HTTP 418" when the phrase is unknown.
+    static func statusLine(_ status: Int) -> String {
+        let phrase = reasonPhrase(status)
+        return phrase.isEmpty ? "HTTP \(status)" : "HTTP \(status) \(phrase)"
+    }
+
     static func reasonPhrase(_ status: Int) -> String {
         switch status {
+        case 200: return "OK"
         case 400: return "Bad Request"
         case 401: return "Unauthorized"
         case 403: return "Forbidden"

@@ -68,14 +68,11 @@ public final class ResponsesAPI: Sendable {
                       extraHeaders: [(String, String)] = [], deadline: Deadline) throws(YCError) -> Answer {
         var retries = 0
         while true {
-            guard let timeout = attemptTimeout(deadline) else {
-                throw YCError(.timeout, "the call's deadline passed before the request could be sent")
-            }
             var headers = commonHeaders()
             headers.append(("x-client-request-id", RandomUUID.make())) // new on every attempt
             headers += extraHeaders
             var request = HTTPRequest(method: method, url: config.baseURL + path, headers: headers, body: body,
-                                      timeoutMs: timeout, connectTimeoutMs: config.connectTimeoutMs)
+                                      timeoutMs: config.timeoutMs, connectTimeoutMs: config.connectTimeoutMs)
             // libcurl resends a request once when a reused connection turns out
             // dead, even if the server had read it: never for a create.
             request.freshConnection = safety == .startsJob
@@ -94,17 +91,13 @@ public final class ResponsesAPI: Sendable {
             let headersForDelay: [(name: String, value: String)]
             if case .http(let response, _) = failure { headersForDelay = response.headers } else { headersForDelay = [] }
             let delay = policy.delayMs(retriesSoFar: retries, headers: headersForDelay)
+            // The deadline bounds sleeping and starting retries. A started
+            // attempt is bounded by timeout_ms, not cut at the deadline, so
+            // that short waits still work against a slow server.
             if let left = deadline.remainingMs, delay >= left { throw failure.error }
             Clock.sleep(ms: delay)
             retries += 1
         }
-    }
-
-    /// This attempt's timeout, or nil when the deadline has passed and no
-    /// new attempt may start. A started attempt is bounded by timeout_ms, not
-    /// cut at the deadline, so that short waits still work against a slow server.
-    private func attemptTimeout(_ deadline: Deadline) -> Int? {
-        deadline.hasPassed ? nil : config.timeoutMs
     }
 
     private func commonHeaders() -> [(name: String, value: String)] {
@@ -119,7 +112,7 @@ public final class ResponsesAPI: Sendable {
         if let v = headers.first(where: { $0.name == "openai-poll-after-ms" }).flatMap({ Int($0.value) }), v >= 0 {
             return v
         }
-        return RetryPolicy.serverDelayMs(headers).flatMap { $0 > 0 ? Int($0) : nil }
+        return RetryPolicy.serverDelayMs(headers).flatMap(RetryPolicy.clampedDelayMs)
     }
 
     /// Percent-encodes everything but RFC 3986 unreserved characters.

@@ -62,9 +62,16 @@ public struct RetryPolicy: Sendable {
             return ms
         }
         guard let value = header("retry-after") else { return nil }
-        if let seconds = Double(value), seconds.isFinite { return seconds * 1000 }
+        if let seconds = Double(value), (seconds * 1000).isFinite { return seconds * 1000 }
         if let date = HTTPDate.parse(value) { return (date - nowSeconds) * 1000 }
         return nil
+    }
+
+    /// A server delay as whole milliseconds, capped at 120 s; nil unless it
+    /// is a positive finite number (a server can send anything).
+    public static func clampedDelayMs(_ ms: Double) -> Int? {
+        guard ms.isFinite, ms > 0 else { return nil }
+        return Int(min(ms, maxServerDelayMs).rounded(.up))
     }
 
     private func pow2(_ n: Int) -> Double {

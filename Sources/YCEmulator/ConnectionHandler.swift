@@ -1,9 +1,11 @@
 // One HTTP/1.1 keep-alive connection: collects requests from NIO's decoder, answers them in order,
 // and plays out faults on the wire. Answers are written as raw bytes (no NIO encoder) because
-// faults need a wrong Content-Length, byte-by-byte trickles and resets.
+// faults need a wrong Content-Length, byte-by-byte trickles and resets. With --tls-cert the bytes go
+// through NIOSSL's handler below this one (Server.swift); a reset bypasses it.
 
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 #if canImport(Glibc)
 import Glibc  // struct linger
@@ -235,15 +237,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Closes with SO_LINGER 0, so the peer gets an RST instead of an orderly FIN.
+    /// Closes with SO_LINGER 0, so the peer gets an RST instead of an orderly FIN. Under TLS the
+    /// close starts below the TLS handler, so no close_notify goes out first: the socket just dies.
     private func reset(context: ChannelHandlerContext) {
         closed = true
+        let closer = (try? context.pipeline.syncOperations.context(handlerType: NIOSSLServerHandler.self)) ?? context
         guard let provider = context.channel as? SocketOptionProvider else {
-            context.close(promise: nil)
+            closer.close(promise: nil)
             return
         }
         provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
+            closer.close(promise: nil)
         }
     }
 

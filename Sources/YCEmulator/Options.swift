@@ -21,12 +21,18 @@ struct Options: Sendable {
     var iamToken = "test-iam-token"
     var settings = Settings()
     var exitOnStdinEOF = false
+    /// PEM files: with both, the emulator serves HTTPS (HTTP/1.1 over TLS) instead of plain HTTP.
+    var tlsCert: String? = nil
+    var tlsKey: String? = nil
+
+    var scheme: String { tlsCert == nil ? "http" : "https" }
 
     static let usage = """
         usage: yc-emulator [--host 127.0.0.1] [--port 0] [--port-file PATH]
                            [--api-key test-key] [--iam-token test-iam-token]
                            [--queue-ms 500] [--work-ms 1500] [--poll-after-ms N]
                            [--no-output-text] [--exit-on-stdin-eof]
+                           [--tls-cert PATH --tls-key PATH]
         """
 
     struct UsageError: Error { let message: String }
@@ -68,9 +74,14 @@ struct Options: Sendable {
             case "--poll-after-ms": options.settings.pollAfterMs = try count()
             case "--no-output-text": try flag(); options.settings.outputText = false
             case "--exit-on-stdin-eof": try flag(); options.exitOnStdinEOF = true
+            case "--tls-cert": options.tlsCert = try value()
+            case "--tls-key": options.tlsKey = try value()
             case "-h", "--help": throw UsageError(message: "")
             default: throw UsageError(message: "unknown argument '\(raw)'")
             }
+        }
+        if (options.tlsCert == nil) != (options.tlsKey == nil) {
+            throw UsageError(message: "--tls-cert and --tls-key go together")
         }
         return options
     }

@@ -3,6 +3,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 let options: Options
 do {
@@ -18,11 +19,20 @@ signal(SIGPIPE, SIG_IGN)
 // Before the "listening" line: a harness may signal us as soon as it has read it.
 Lifecycle.installStopHandlers(exitOnStdinEOF: options.exitOnStdinEOF)
 
+let tls: NIOSSLContext?
+do {
+    tls = try Server.tlsContext(options: options)
+} catch {
+    let files = "\(options.tlsCert ?? "") / \(options.tlsKey ?? "")"
+    FileHandle.standardError.write(Data("yc-emulator: cannot use the TLS certificate and key \(files): \(error)\n".utf8))
+    exit(1)
+}
+
 let state = EmulatorState(settings: options.settings, credentials: [options.apiKey, options.iamToken])
 let group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
 let serverChannel: Channel
 do {
-    serverChannel = try Server.start(options: options, state: state, group: group)
+    serverChannel = try Server.start(options: options, tls: tls, state: state, group: group)
 } catch {
     FileHandle.standardError.write(Data("yc-emulator: cannot listen on \(options.host):\(options.port): \(error)\n".utf8))
     exit(1)
@@ -42,7 +52,7 @@ if let portFile = options.portFile {
 }
 let shownHost = options.host.contains(":") ? "[\(options.host)]" : options.host
 // Unbuffered, so a harness reading our stdout through a pipe sees the line at once.
-FileHandle.standardOutput.write(Data("yc-emulator listening on http://\(shownHost):\(port)/v1\n".utf8))
+FileHandle.standardOutput.write(Data("yc-emulator listening on \(options.scheme)://\(shownHost):\(port)/v1\n".utf8))
 
 try? serverChannel.closeFuture.wait()
 exit(0)

@@ -73,6 +73,13 @@ import Testing
         #expect(fromEnv?.message.contains("env-secret-1") == false)
     }
 
+    @Test func parseErrorsDoNotQuoteTheConfig() {
+        let e = configError("{\"api_key\": \"secret-key-12\n\"}")
+        #expect(e?.kind == .invalidJSON)
+        #expect(e?.message.contains("secret") == false, "\(e?.message ?? "")")
+        #expect(e?.message.contains("line 1") == true)
+    }
+
     @Test func invalidUTF8IsInvalidJSON() {
         let bytes: [UInt8] = Array(#"{"api_key": "k", "folder_id": ""#.utf8) + [0xff, 0xfe, 0x22, 0x7d] // "}
         do throws(YCError) {

@@ -36,6 +36,14 @@ import Testing
             let d = policy.delayMs(retriesSoFar: 0, headers: [("retry-after", value)], random: 0)
             #expect(d == 500, "\(value)")
         }
+        // Absurd values never trap, and give no server delay.
+        for value in ["211111111211121111", "1e306", "inf", "nan"] {
+            let e = ErrorBody.error(from: HTTPResponse(status: 503, headers: [("retry-after", value)], body: []))
+            #expect(e.retryAfterMs == nil || e.retryAfterMs! <= 120_000, "\(value)")
+            #expect(policy.delayMs(retriesSoFar: 0, headers: [("retry-after", value)], random: 0) <= 120_000)
+        }
+        let huge = ErrorBody.error(from: HTTPResponse(status: 503, headers: [("retry-after-ms", "1e300")], body: []))
+        #expect(huge.retryAfterMs == 120_000)
         let now = 1_000_000_000.0
         #expect(RetryPolicy.serverDelayMs([("retry-after", "Sun, 09 Sep 2001 01:46:50 GMT")], nowSeconds: now) == 10_000)
     }

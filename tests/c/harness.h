@@ -111,8 +111,8 @@ typedef struct emu {
     int stdin_fd;   /* write end of the emulator's stdin, kept open */
     int stdout_fd;  /* read end of its stdout */
     int port;
-    char base_url[64];     /* http://127.0.0.1:<port>/v1 */
-    char control_url[64];  /* http://127.0.0.1:<port>/_emulator */
+    char base_url[64];     /* http://127.0.0.1:<port>/v1 (https:// under --tls-cert) */
+    char control_url[64];  /* http://127.0.0.1:<port>/_emulator (likewise) */
     char api_key[128];     /* the --api-key it accepts */
     char iam_token[128];   /* the --iam-token it accepts ("" if not given) */
     bool running;
@@ -122,7 +122,9 @@ typedef struct emu {
  * --port 0 --exit-on-stdin-eof and `extra_args` (space-separated, may be
  * NULL), adding --api-key test-key when the extras give none.  Returns NULL
  * (and records a failure) if it does not start within 20 s.  The emulator is
- * stopped automatically at the end of the current test. */
+ * stopped automatically at the end of the current test.  With --tls-cert and
+ * --tls-key in the extras it serves HTTPS: base_url and control_url are then
+ * https://, and the control calls below do not verify its certificate. */
 emu_t *emu_start(const char *extra_args);
 /* Closes its stdin, sends SIGTERM, reaps it (SIGKILL after 5 s). */
 void emu_stop(emu_t *emu);

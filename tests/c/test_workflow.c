@@ -36,7 +36,8 @@ TEST(seed_workflow) {
     const char *key = "ycbg-test-key-SEEDSECRET-93ad";
     th_add_secret(key);
     char args[256];
-    snprintf(args, sizeof args, EMU_ARGS " --api-key %s", key);
+    /* Long enough that even a slow poll (valgrind) sees the job before it ends. */
+    snprintf(args, sizeof args, "--queue-ms 400 --work-ms 800 --api-key %s", key);
     emu_t *emu = emu_start(args);
     REQUIRE(emu);
     yc_client *client = client_for(emu, "\"data_logging\": false, \"headers\": {\"X-Test-Header\": \"hello\", "
