@@ -138,6 +138,9 @@ void yc_free(void *ptr);
  *   headers              object  extra request headers, string -> string
  *   max_response_bytes   integer 67108864; a larger answer is an error
  *   allow_insecure_http  bool    false: plain http:// only to loopback hosts
+ *   trust_idempotency_key bool   false: the server honours Idempotency-Key, so
+ *                                a create whose answer was lost (reset, timeout,
+ *                                5xx) may be resent with the same key
  *
  * A key given in config_json wins over its environment variable.  Exactly
  * one credential is required: api_key or iam_token from config_json, or,
@@ -175,9 +178,12 @@ void yc_client_free(yc_client *client);
  * that is not an object is kind "invalid_argument".
  *
  * The request carries an Idempotency-Key that stays the same on its
- * retries.  It is retried (up to max_retries) only when the server provably
- * did not start a job: no connection could be made, or it answered 429,
- * 502, 503 or 504.
+ * retries, and goes on a fresh connection (a reused one could make libcurl
+ * resend it unseen).  It is retried (up to max_retries) only when the server
+ * provably did not start a job: no connection could be made, or it answered
+ * 429, 502, 503 or 504 — unless the config sets trust_idempotency_key, which
+ * says the server returns the first job for a repeated key, so a create is
+ * then retried like a retrieve and the caller still gets its id.
  *
  * Returns the task once the server has answered with a response id, holding
  * the status the server reported (usually YC_STATUS_QUEUED); NULL on

@@ -33,6 +33,9 @@ public struct Configuration: Sendable {
     public var headers: [(name: String, value: String)] = []
     public var maxResponseBytes = 64 * 1024 * 1024
     public var allowInsecureHTTP = false
+    /// The server honours Idempotency-Key, so a create whose answer was lost
+    /// may be sent again with the same key (it returns the first job).
+    public var trustIdempotencyKey = false
 
     public var redactor: Redactor { Redactor(secrets: [credential.secret]) }
 
@@ -99,6 +102,7 @@ public struct Configuration: Sendable {
         c.headers = try keys.headers("headers")
         c.maxResponseBytes = try keys.integer("max_response_bytes", in: 1...(1 << 40)) ?? c.maxResponseBytes
         c.allowInsecureHTTP = try keys.bool("allow_insecure_http") ?? false
+        c.trustIdempotencyKey = try keys.bool("trust_idempotency_key") ?? false
         try keys.rejectUnknown()
         c.credential = try resolveCredential(apiKey: apiKey, iamToken: iamToken, environment: environment)
 

@@ -26,7 +26,9 @@ public final class ResponsesAPI: Sendable {
     public func create(requestJSON: [UInt8], deadline: Deadline = .none) throws(YCError) -> Answer {
         let body = try prepareCreateBody(requestJSON)
         let key = RandomUUID.make() // the same on every retry of this create
-        return try call(.post, path: "/responses", body: Array(body), safety: .startsJob,
+        // Retried like a retrieve only when the server is known to honour the key.
+        let safety: RetryPolicy.Safety = config.trustIdempotencyKey ? .idempotent : .startsJob
+        return try call(.post, path: "/responses", body: Array(body), safety: safety,
                         extraHeaders: [("Idempotency-Key", key)], deadline: deadline)
     }
 
@@ -75,7 +77,7 @@ public final class ResponsesAPI: Sendable {
                                       timeoutMs: config.timeoutMs, connectTimeoutMs: config.connectTimeoutMs)
             // libcurl resends a request once when a reused connection turns out
             // dead, even if the server had read it: never for a create.
-            request.freshConnection = safety == .startsJob
+            request.freshConnection = method == .post && path == "/responses"
             let failure: AttemptFailure
             switch transport.perform(request, maxResponseBytes: config.maxResponseBytes) {
             case .success(let response) where (200..<300).contains(response.status):

@@ -58,6 +58,20 @@ import Testing
         }
     }
 
+    @Test func aTrustedIdempotencyKeyLetsALostCreateBeRetried() throws {
+        let transport = ScriptedTransport([
+            .fail(.network, notSent: false),
+            .answer(500, headers: [("retry-after-ms", "1")], body: "{}"),
+            .answer(200, body: responseBody(status: "queued")),
+        ])
+        let config = try makeConfig(#"{"api_key": "k", "base_url": "http://127.0.0.1:1/v1", "trust_idempotency_key": true}"#)
+        let answer = try ResponsesAPI(config: config, transport: transport).create(requestJSON: #"{"model": "gpt://f/m"}"#)
+        #expect(answer.object.id == "r-1")
+        #expect(transport.sent.count == 3)
+        #expect(Set(transport.sent.compactMap { $0.header("Idempotency-Key") }).count == 1)
+        #expect(transport.sent.allSatisfy { $0.freshConnection })
+    }
+
     @Test func retrieveRetriesUpToMaxRetries() throws {
         let transport = ScriptedTransport(Array(repeating: .answer(500, headers: [("retry-after-ms", "1")], body: "{}"), count: 5))
         let api = ResponsesAPI(config: try makeConfig(), transport: transport)

@@ -328,6 +328,56 @@ TEST(hostile_trickle_is_cut_at_timeout_ms) {
 
 /* ============================================================ secrets */
 
+/* ------------------------------------------------ no duplicate jobs */
+
+/* The connection drops after the server accepted a create. By default the
+ * library cannot know whether a job started, so it does not resend (one job,
+ * a network error). With "trust_idempotency_key" the server is known to
+ * honour Idempotency-Key: the create is resent with the same key, the server
+ * answers with the job it already made, and the caller gets its id. Either
+ * way the server ends with exactly one job. */
+TEST(no_duplicate_jobs_when_a_create_answer_is_lost) {
+    emu_t *emu = emu_start(QUEUED_ARGS);
+    REQUIRE(emu);
+    yc_client *cautious = client_for(emu, "\"max_retries\": 3");
+    yc_client *trusting = client_for(emu, "\"max_retries\": 3, \"trust_idempotency_key\": true");
+    REQUIRE(cautious && trusting);
+    const char *kinds[] = {"accept_then_reset", "truncated"};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        emu_reset(emu);
+        emu_fault(emu, "{\"match\": \"create\", \"kind\": \"%s\"}", kinds[k]);
+        char *err = NULL;
+        yc_task *t = yc_create_background(cautious, REQ, &err);
+        CHECK(t == NULL, "%s: the cautious client reported success", kinds[k]);
+        json_t *e = take_error(err);
+        CHECK(e != NULL, "%s: no error", kinds[k]);
+        json_decref(e);
+        yc_task_free(t);
+        CHECK_INT(creates(emu), 1);
+        CHECK_INT(emu_stat(emu, "responses"), 1);
+    }
+    emu_reset(emu);
+    emu_fault(emu, "{\"match\": \"create\", \"kind\": \"accept_then_reset\"}");
+    char *err = NULL;
+    yc_task *t = yc_create_background(trusting, REQ, &err);
+    CHECK(t != NULL, "the trusting client did not get its id: %s", err ? err : "");
+    yc_free(err);
+    CHECK_INT(creates(emu), 2);
+    CHECK_INT(emu_stat(emu, "responses"), 1);
+    json_t *sent = emu_creates(emu);
+    REQUIRE(json_array_size(sent) == 2, "expected 2 create requests");
+    const char *k0 = req_header(json_array_get(sent, 0), "idempotency-key");
+    const char *k1 = req_header(json_array_get(sent, 1), "idempotency-key");
+    CHECK(k0 && k1 && strcmp(k0, k1) == 0, "the resent create changed its Idempotency-Key (%s, %s)", k0 ? k0 : "",
+          k1 ? k1 : "");
+    json_decref(sent);
+    /* The id is the one job the server made, and it can be polled. */
+    if (t) CHECK_STATUS(yc_poll(t), YC_STATUS_QUEUED);
+    yc_task_free(t);
+    yc_client_free(cautious);
+    yc_client_free(trusting);
+}
+
 static char KEY[64], WRONG_KEY[64];
 
 static void make_key(char *out, size_t n) {
