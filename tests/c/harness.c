@@ -433,25 +433,28 @@ bool emu_reset(emu_t *emu) { return control_ok(emu, "POST", "/_emulator/reset", 
 
 bool emu_clear_faults(emu_t *emu) { return control_ok(emu, "DELETE", "/_emulator/faults", NULL); }
 
+/* POSTs a printf-formatted JSON body to a control endpoint. */
+static bool control_post(emu_t *emu, const char *path, const char *fmt, va_list ap) {
+    char *body = NULL;
+    if (vasprintf(&body, fmt, ap) < 0) body = NULL;
+    bool ok = control_ok(emu, "POST", path, body);
+    free(body);
+    return ok;
+}
+
 bool emu_fault(emu_t *emu, const char *fmt, ...) {
     va_list ap;
-    char *body = NULL;
     va_start(ap, fmt);
-    if (vasprintf(&body, fmt, ap) < 0) body = NULL;
+    bool ok = control_post(emu, "/_emulator/faults", fmt, ap);
     va_end(ap);
-    bool ok = control_ok(emu, "POST", "/_emulator/faults", body);
-    free(body);
     return ok;
 }
 
 bool emu_settings(emu_t *emu, const char *fmt, ...) {
     va_list ap;
-    char *body = NULL;
     va_start(ap, fmt);
-    if (vasprintf(&body, fmt, ap) < 0) body = NULL;
+    bool ok = control_post(emu, "/_emulator/settings", fmt, ap);
     va_end(ap);
-    bool ok = control_ok(emu, "POST", "/_emulator/settings", body);
-    free(body);
     return ok;
 }
 
