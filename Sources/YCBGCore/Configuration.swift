@@ -167,6 +167,10 @@ public struct Configuration: Sendable {
     /// credential only to loopback unless allow_insecure_http says otherwise.
     private mutating func validateBaseURL() throws(YCError) {
         while baseURL.hasSuffix("/") { baseURL.removeLast() }
+        if BaseURL.hasUserInfo(baseURL) {
+            // Not quoted: the part before '@' is a password.
+            throw YCError(.config, "config: base_url must not carry user:password@ credentials; give api_key or iam_token")
+        }
         guard let url = BaseURL(baseURL) else {
             throw YCError(.config, "config: base_url '\(baseURL)' is not an http:// or https:// URL with a host")
         }
@@ -201,6 +205,12 @@ struct BaseURL {
         guard !host.isEmpty else { return nil }
         if host.hasSuffix(".") { host = host.dropLast() }
         self.host = String(host)
+    }
+
+    /// Whether the authority has a "user:password@" part.
+    static func hasUserInfo(_ text: String) -> Bool {
+        guard let start = text.firstRange(of: "://")?.upperBound else { return false }
+        return text[start...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }.contains("@")
     }
 
     var isLoopback: Bool {

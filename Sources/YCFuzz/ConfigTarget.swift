@@ -28,13 +28,15 @@ enum ConfigTarget {
     static func run(_ input: [UInt8]) {
         let bytes = Secrets.plant(input)
         let doc = try? JSON.parse(bytes, what: "config")
-        // The credentials given: the document's api_key / iam_token strings,
-        // and the planted secret whenever the text gives it as one, even if
-        // the rest of the document does not parse.
+        // The credentials given: the document's api_key / iam_token strings;
+        // when the text does not parse, the planted secret wherever the text
+        // starts a credential with it (the parser's message could quote a
+        // credential it cut short). Other text the caller wrote that merely
+        // resembles a credential (a key name, a URL) is the caller's own.
         var given: [String] = []
         if let s = doc?["api_key"]?.stringValue { given.append(s) }
         if let s = doc?["iam_token"]?.stringValue { given.append(s) }
-        if plantsCredential(input) { given.append(Secrets.planted) }
+        if doc == nil && plantsCredential(input) { given.append(Secrets.planted) }
 
         for (label, envSecrets, env) in environments {
             let context = "Configuration.parse (\(label))"
