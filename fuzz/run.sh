@@ -18,7 +18,7 @@ case $secs in ''|*[!0-9]*) echo "usage: $0 [seconds-per-target]" >&2; exit 2 ;; 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SCRATCH=${YCBG_FUZZ_SCRATCH:-$ROOT/.build-fuzz}
-TARGETS=(config request response error_body retry_after)
+TARGETS=(${YCBG_FUZZ_TARGETS:-config request response error_body retry_after})
 jobs=${YCBG_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 [ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
 
