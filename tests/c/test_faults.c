@@ -448,35 +448,19 @@ static void check_protocol_fault(emu_t *emu, const char *kind) {
     yc_client_free(client);
 }
 
-TEST(malformed_is_protocol) {
-    emu_t *emu = emu_start(EMU_ARGS);
-    REQUIRE(emu);
-    check_protocol_fault(emu, "malformed");
-}
+/* One test per 2xx answer that is not a Response object. */
+#define PROTOCOL_FAULT_TEST(kind)              \
+    TEST(kind##_is_protocol) {                 \
+        emu_t *emu = emu_start(EMU_ARGS);      \
+        REQUIRE(emu);                          \
+        check_protocol_fault(emu, #kind);      \
+    }
 
-TEST(truncated_is_protocol) {
-    emu_t *emu = emu_start(EMU_ARGS);
-    REQUIRE(emu);
-    check_protocol_fault(emu, "truncated");
-}
-
-TEST(not_object_is_protocol) {
-    emu_t *emu = emu_start(EMU_ARGS);
-    REQUIRE(emu);
-    check_protocol_fault(emu, "not_object");
-}
-
-TEST(missing_id_is_protocol) {
-    emu_t *emu = emu_start(EMU_ARGS);
-    REQUIRE(emu);
-    check_protocol_fault(emu, "missing_id");
-}
-
-TEST(unknown_status_is_protocol) {
-    emu_t *emu = emu_start(EMU_ARGS);
-    REQUIRE(emu);
-    check_protocol_fault(emu, "unknown_status");
-}
+PROTOCOL_FAULT_TEST(malformed)
+PROTOCOL_FAULT_TEST(truncated)
+PROTOCOL_FAULT_TEST(not_object)
+PROTOCOL_FAULT_TEST(missing_id)
+PROTOCOL_FAULT_TEST(unknown_status)
 
 TEST(error_200_is_api) {
     emu_t *emu = emu_start(EMU_ARGS);

@@ -565,6 +565,20 @@ static void check_masked(const char *what, json_t *err, bool echoed) {
           jstr(err, "message") ? jstr(err, "message") : "(none)");
 }
 
+/* Creates `request`, waits for it and checks its output_text is `want`
+ * (the key masked); every string seen is kept for the final scan. */
+static void expect_masked_output(yc_client *client, const char *request, const char *want, const char *what) {
+    yc_task *t = CREATE(client, request);
+    if (!t) return;
+    CHECK_STATUS(yc_wait(t, 10000), YC_STATUS_COMPLETED);
+    char *text = yc_output_text(t);
+    keep(text);
+    CHECK(text && strcmp(text, want) == 0, "%s: %s", what, text ? (has_key(text) ? "carries the key" : text) : "(null)");
+    yc_free(text);
+    json_decref(keep_task(t));
+    yc_task_free(t);
+}
+
 static void secrets_run(void) {
     char args[256];
     snprintf(args, sizeof args, "--queue-ms 60000 --work-ms 100 --api-key %s", KEY);
@@ -727,34 +741,14 @@ static void secrets_run(void) {
                                 "\"%s\", \"emulator_omit_output_text\": \"true\", \"emulator_queue_ms\": \"0\", "
                                 "\"emulator_work_ms\": \"0\"}}",
                                 KEY);
-    t = CREATE(client, echo_req);
+    expect_masked_output(client, echo_req, "[REDACTED]", "output_text joined from parts");
     free(echo_req);
-    if (t) {
-        CHECK_STATUS(yc_wait(t, 10000), YC_STATUS_COMPLETED);
-        char *text = yc_output_text(t);
-        keep(text);
-        CHECK(text && strcmp(text, "[REDACTED]") == 0, "output_text joined from parts: %s",
-              text ? (has_key(text) ? "carries the key" : text) : "(null)");
-        yc_free(text);
-        json_decref(keep_task(t));
-        yc_task_free(t);
-    }
     /* ... and the caller's own input echoed back. */
     echo_req = th_strdup_printf("{\"model\": \"yandexgpt\", \"input\": \"my key is %s\", \"metadata\": "
                                 "{\"emulator_queue_ms\": \"0\", \"emulator_work_ms\": \"0\"}}",
                                 KEY);
-    t = CREATE(client, echo_req);
+    expect_masked_output(client, echo_req, "Echo: my key is [REDACTED]", "echoed input");
     free(echo_req);
-    if (t) {
-        CHECK_STATUS(yc_wait(t, 10000), YC_STATUS_COMPLETED);
-        char *text = yc_output_text(t);
-        keep(text);
-        CHECK(text && strcmp(text, "Echo: my key is [REDACTED]") == 0, "echoed input: %s",
-              text ? (has_key(text) ? "carries the key" : text) : "(null)");
-        yc_free(text);
-        json_decref(keep_task(t));
-        yc_task_free(t);
-    }
     free(req);
     yc_task_free(task);
     yc_client_free(client);
