@@ -28,16 +28,16 @@ run() {
 }
 
 run "swift test (core unit tests)" swift test
-run "ABI check" tests/abi/check.sh
-run "make install + pkg-config" tests/install/check.sh
-run "C tests" env YCBG_SKIP_ABI=1 tests/c/run.sh plain
-run "C tests under valgrind" tests/c/run.sh valgrind
-run "C tests under AddressSanitizer + UBSan" tests/c/run.sh asan
-run "C thread tests under ThreadSanitizer" tests/c/run.sh tsan
-run "TLS: https emulator, ca_file, certificate failures" tests/tls/run.sh
+run "ABI check" Tests/abi/check.sh
+run "make install + pkg-config" Tests/install/check.sh
+run "C tests" env YCBG_SKIP_ABI=1 Tests/c/run.sh plain
+run "C tests under valgrind" Tests/c/run.sh valgrind
+run "C tests under AddressSanitizer + UBSan" Tests/c/run.sh asan
+run "C thread tests under ThreadSanitizer" Tests/c/run.sh tsan
+run "TLS: https emulator, ca_file, certificate failures" Tests/tls/run.sh
 run "fuzzing the boundary parsers (60 s per target)" fuzz/run.sh 60
 run "Python environment" scripts/python-env.sh test
-run "emulator: schema and openai SDK (pytest)" build/venv/bin/python -m pytest -q tests/emulator
+run "emulator: schema and openai SDK (pytest)" build/venv/bin/python -m pytest -q Tests/emulator
 if [ -d bindings/python/tests ]; then
   run "Python binding (pytest)" build/venv/bin/python -m pytest -q bindings/python/tests
 fi

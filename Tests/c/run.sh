@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# tests/c/run.sh [plain|valgrind|asan|tsan] — builds and runs the C test
+# Tests/c/run.sh [plain|valgrind|asan|tsan] — builds and runs the C test
 # programs against build/lib/libycbg.so and the local emulator.
 #
-#   plain     build/tests/*, then tests/abi/check.sh (YCBG_SKIP_ABI=1 skips it)
+#   plain     build/tests/*, then Tests/abi/check.sh (YCBG_SKIP_ABI=1 skips it)
 #   valgrind  the plain programs under memcheck: a program fails on any
 #             memcheck error (invalid read/write/free, uninitialised use) or
 #             a "definitely lost" block; test_memory runs fewer cycles
@@ -185,7 +185,7 @@ for prog in "${PROGRAMS[@]}"; do
   run_one "$prog" "$LOGS/$mode-$prog.log" "${runner[@]}" "$bindir/$prog"
 done
 if [ "$mode" = plain ] && [ -z "${YCBG_SKIP_ABI:-}" ]; then
-  run_one abi-check "$LOGS/plain-abi-check.log" bash "$REPO/tests/abi/check.sh"
+  run_one abi-check "$LOGS/plain-abi-check.log" bash "$REPO/Tests/abi/check.sh"
 fi
 
 printf '== %s mode: %.1f s\n' "$mode" "$(awk -v a="$start_all" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"

@@ -1,6 +1,6 @@
 /*
  * test_tls.c — the library's TLS behaviour against the emulator serving
- * HTTPS (yc-emulator --tls-cert/--tls-key).  Run by tests/tls/run.sh, which
+ * HTTPS (yc-emulator --tls-cert/--tls-key).  Run by Tests/tls/run.sh, which
  * makes a throw-away CA and certificates with openssl and passes their
  * folder in YCBG_TLS_DIR:
  *
@@ -85,7 +85,7 @@ static const char *REQ = "{\"model\": \"yandexgpt\", \"input\": \"hello over TLS
 /* -------------------------------------------------------------- tests */
 
 TEST(certificates_present) {
-    REQUIRE(tls_dir(), "YCBG_TLS_DIR is not set (run tests/tls/run.sh)");
+    REQUIRE(tls_dir(), "YCBG_TLS_DIR is not set (run Tests/tls/run.sh)");
     REQUIRE(strchr(tls_dir(), ' ') == NULL, "YCBG_TLS_DIR must not contain spaces: %s", tls_dir());
     const char *files[] = {"ca.pem", "server.pem", "server.key", "wrong.pem", "wrong.key", "not-a-cert.pem"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)

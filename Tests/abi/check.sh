@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/abi/check.sh — the shipped library matches the header and the contract.
+# Tests/abi/check.sh — the shipped library matches the header and the contract.
 #
 #   exported dynamic symbols of build/lib/libycbg.so.0
 #     == functions declared in include/ycbg.h

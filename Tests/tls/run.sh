@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/tls/run.sh — the library's TLS behaviour against the emulator serving
+# Tests/tls/run.sh — the library's TLS behaviour against the emulator serving
 # HTTPS (yc-emulator --tls-cert/--tls-key), all on 127.0.0.1.
 #
 # Makes, with openssl, in a temporary folder removed at exit:
@@ -7,7 +7,7 @@
 #   server.pem/server.key    signed by it, subjectAltName IP:127.0.0.1, DNS:localhost
 #   wrong.pem/wrong.key      signed by it, subjectAltName DNS:wrong.example only
 #   not-a-cert.pem           a readable file that is not PEM
-# then builds tests/tls/test_tls.c with tests/c/harness.c into build/tests/
+# then builds Tests/tls/test_tls.c with Tests/c/harness.c into build/tests/
 # and runs it.  The last line is "N passed, N failed".
 #
 # Needs build/lib/libycbg.so.0 and build/include/ycbg.h (make lib header) and
@@ -72,8 +72,8 @@ done
 echo "== building test_tls"
 mkdir -p "$OUT" "$LOG_DIR"
 CC=${CC:-cc}
-if ! $CC -std=c11 -Wall -Wextra -Werror -g -I"$REPO/build/include" -I"$REPO/tests/c" -DYCBG_REPO="\"$REPO\"" \
-    -o "$OUT/test_tls" "$HERE/test_tls.c" "$REPO/tests/c/harness.c" \
+if ! $CC -std=c11 -Wall -Wextra -Werror -g -I"$REPO/build/include" -I"$REPO/Tests/c" -DYCBG_REPO="\"$REPO\"" \
+    -o "$OUT/test_tls" "$HERE/test_tls.c" "$REPO/Tests/c/harness.c" \
     -L"$REPO/build/lib" -lycbg -Wl,-rpath,"$REPO/build/lib" -lcurl -ljansson -lpthread; then
   fail "test_tls does not build"
 fi
