@@ -279,6 +279,18 @@ char *yc_result(yc_task *task);
 char *yc_output_text(yc_task *task);
 
 /*
+ * The same text as yc_output_text(), all of it: generated text may contain
+ * NUL characters ("\u0000" in the JSON), and yc_output_text() can only be
+ * read up to the first one.  Returns the whole text (the "output_text" of
+ * yc_result(), credentials masked the same way) followed by one terminating
+ * NUL, owned by the caller (yc_free()).  When `length` is not NULL, *length
+ * receives the number of bytes before that terminating NUL (it may count
+ * NULs inside the text).  Returns NULL, with *length set to 0, when task is
+ * NULL or memory is exhausted.
+ */
+char *yc_output_text_len(yc_task *task, size_t *length);
+
+/*
  * Frees a task.  The response on the server is not cancelled or deleted.
  * NULL is a no-op.  Do not use `task` after this call.
  */
