@@ -3,7 +3,8 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
-VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/YCBGCore/Version.swift)
+# The version is written once: the YCBG_VERSION_* macros of include/ycbg.h.
+VERSION := $(shell sed -n 's/^\#define YCBG_VERSION_[A-Z]* *\([0-9]*\).*/\1/p' include/ycbg.h | paste -sd.)
 ROOT    := $(CURDIR)
 BUILD   := $(ROOT)/build
 LIBDIR  := $(BUILD)/lib

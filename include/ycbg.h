@@ -70,6 +70,16 @@
 extern "C" {
 #endif
 
+/*
+ * The version of this header, the one place the project's version is
+ * written.  yc_version() returns the version of the library actually loaded,
+ * which may be newer: compare the two when a program needs a function that
+ * a later MINOR added.
+ */
+#define YCBG_VERSION_MAJOR 0
+#define YCBG_VERSION_MINOR 1
+#define YCBG_VERSION_PATCH 0
+
 /* A client: configuration plus a pool of reusable connections.  Thread-safe. */
 typedef struct yc_client yc_client;
 
@@ -96,7 +106,8 @@ typedef enum yc_status {
 /* ---------------------------------------------------------------------- */
 
 /*
- * The library version, "MAJOR.MINOR.PATCH".  Static string; never NULL.
+ * The library version, "MAJOR.MINOR.PATCH" (the YCBG_VERSION_* macros the
+ * library was built with).  Static string; never NULL.
  */
 const char *yc_version(void);
 
