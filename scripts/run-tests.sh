@@ -46,7 +46,8 @@ if [ -f bindings/rust/Cargo.toml ]; then
 fi
 if [ -f bindings/go/go.mod ]; then
   # -count=1: go's cache does not know when libycbg.so changed.
-  run "Go binding (go test)" bash -c 'cd bindings/go && GOFLAGS=-mod=mod GOPROXY=off GOCACHE=${GOCACHE:-$ROOT/build/gocache} go test -count=1 ./...'
+  # ycbg.pc bakes no rpath into programs: the test binary finds the library through LD_LIBRARY_PATH.
+  run "Go binding (go test)" bash -c 'cd bindings/go && LD_LIBRARY_PATH=$YCBG_LIB_DIR GOFLAGS=-mod=mod GOPROXY=off GOCACHE=${GOCACHE:-$ROOT/build/gocache} go test -count=1 ./...'
 fi
 
 echo
