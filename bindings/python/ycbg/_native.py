@@ -56,6 +56,27 @@ def _load() -> Tuple[ctypes.CDLL, str]:
 
 lib, library_path = _load()
 
+
+def _check_version() -> None:
+    """The loaded library must be the major version this package was made
+    for, and at least its minor version (a minor release only adds)."""
+    from ._version import __version__
+    lib.yc_version.restype = ctypes.c_char_p
+    lib.yc_version.argtypes = []
+    found = (lib.yc_version() or b"").decode("ascii", errors="replace")
+    want = tuple(int(p) for p in __version__.split(".")[:2])
+    try:
+        have = tuple(int(p) for p in found.split(".")[:2])
+    except ValueError:
+        have = ()
+    if len(have) != 2 or have[0] != want[0] or have[1] < want[1]:
+        raise ImportError(f"ycbg {__version__} needs libycbg {want[0]}.{want[1]} or a later "
+                          f"{want[0]}.x, but {library_path} is version {found!r}; "
+                          "set YCBG_LIBRARY to a matching libycbg.so.0")
+
+
+_check_version()
+
 _c_void_p_p = ctypes.POINTER(ctypes.c_void_p)
 
 
@@ -83,6 +104,8 @@ _proto("yc_wait", ctypes.c_int, [ctypes.c_void_p, ctypes.c_long])
 _proto("yc_cancel", ctypes.c_int, [ctypes.c_void_p])
 _proto("yc_result", ctypes.c_void_p, [ctypes.c_void_p])       # owned
 _proto("yc_output_text", ctypes.c_void_p, [ctypes.c_void_p])  # owned
+_proto("yc_output_text_len", ctypes.c_void_p,                   # owned, whole text
+       [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)])
 _proto("yc_task_free", None, [ctypes.c_void_p])
 
 
@@ -92,6 +115,16 @@ def take_string(ptr: Optional[int]) -> Optional[bytes]:
         return None
     try:
         return ctypes.string_at(ptr)
+    finally:
+        lib.yc_free(ptr)
+
+
+def take_string_len(ptr: Optional[int], length: int) -> Optional[bytes]:
+    """Like :func:`take_string` for a string of ``length`` bytes that may hold NULs."""
+    if not ptr:
+        return None
+    try:
+        return ctypes.string_at(ptr, length)
     finally:
         lib.yc_free(ptr)
 
