@@ -17,7 +17,7 @@ SWIFT_LIB_FLAGS := -c release --product ycbg --scratch-path .build-lib \
 	-Xlinker -soname=libycbg.so.0
 
 .PHONY: all lib emulator header pkgconfig deps deps-test demo test install uninstall clean \
-        fuzz
+        fuzz wheel
 
 all: lib header pkgconfig emulator
 
@@ -64,6 +64,12 @@ test: deps-test all
 # Longer fuzzing than `make test` does: 10 minutes per target.
 fuzz:
 	fuzz/run.sh 600
+
+# ---------------------------------------------------------------- wheel
+
+# A manylinux wheel of the Python binding with libycbg and its libraries inside.
+wheel: lib
+	scripts/build-wheel.sh
 
 # ---------------------------------------------------------------- install
 

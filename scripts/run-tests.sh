@@ -41,6 +41,7 @@ run "emulator: schema and openai SDK (pytest)" build/venv/bin/python -m pytest -
 if [ -d bindings/python/tests ]; then
   run "Python binding (pytest)" build/venv/bin/python -m pytest -q bindings/python/tests
 fi
+run "Python wheel (make wheel; fresh venv, seed workflow, ldd)" bash -c 'scripts/build-wheel.sh && Tests/wheel/check.sh'
 if [ -f bindings/rust/Cargo.toml ]; then
   run "Rust binding (cargo test)" bash -c 'cd bindings/rust && cargo test --offline'
 fi
