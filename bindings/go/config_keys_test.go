@@ -142,3 +142,21 @@ func TestOutputTextKeepsNUL(t *testing.T) {
 		t.Fatalf("Result().OutputText = %q, %v", r.OutputText, err)
 	}
 }
+
+func TestVersionCompatibilityRule(t *testing.T) {
+	for _, c := range []struct {
+		want, have string
+		ok         bool
+	}{
+		{"0.1.0", "0.1.0", true},
+		{"0.1.0", "0.2.3", true},  // a later minor only adds
+		{"0.2.0", "0.1.9", false}, // older minor: functions missing
+		{"0.1.0", "1.1.0", false}, // another major
+		{"0.1.0", "", false},
+		{"0.1.0", "x.y", false},
+	} {
+		if got := compatible(c.want, c.have); got != c.ok {
+			t.Errorf("compatible(%q, %q) = %v, want %v", c.want, c.have, got, c.ok)
+		}
+	}
+}

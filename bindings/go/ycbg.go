@@ -74,15 +74,25 @@ const BindingVersion = "0.1.0"
 // error naming both versions.
 func CheckVersion() error {
 	have := Version()
-	var wMajor, wMinor, hMajor, hMinor int
-	_, werr := fmt.Sscanf(BindingVersion, "%d.%d.", &wMajor, &wMinor)
-	_, herr := fmt.Sscanf(have, "%d.%d.", &hMajor, &hMinor)
-	if werr != nil || herr != nil || hMajor != wMajor || hMinor < wMinor {
-		return &Error{Kind: KindConfig, Message: fmt.Sprintf(
-			"the ycbg Go package %s needs libycbg %d.%d or a later %d.x, but the loaded library is %q",
-			BindingVersion, wMajor, wMinor, wMajor, have)}
+	if compatible(BindingVersion, have) {
+		return nil
 	}
-	return nil
+	return &Error{Kind: KindConfig, Message: fmt.Sprintf(
+		"the ycbg Go package %s needs libycbg %s or a later minor version of it, but the loaded library is %q",
+		BindingVersion, BindingVersion, have)}
+}
+
+// compatible reports whether library version have serves a package made for
+// want: the same major version and at least its minor.
+func compatible(want, have string) bool {
+	var wMajor, wMinor, hMajor, hMinor int
+	if _, err := fmt.Sscanf(want, "%d.%d.", &wMajor, &wMinor); err != nil {
+		return false
+	}
+	if _, err := fmt.Sscanf(have, "%d.%d.", &hMajor, &hMinor); err != nil {
+		return false
+	}
+	return hMajor == wMajor && hMinor >= wMinor
 }
 
 // NewClientJSON creates a client from a config_json document (see Config

@@ -81,3 +81,13 @@ def test_version_is_the_headers() -> None:
     pyproject = (PKG_ROOT / "pyproject.toml").read_text()
     assert 'dynamic = ["version"]' in pyproject
     assert 'version = {attr = "ycbg._version.__version__"}' in pyproject
+
+
+def test_version_compatibility_rule() -> None:
+    from ycbg import _native
+    assert _native.compatible("0.1.0", "0.1.0")
+    assert _native.compatible("0.1.0", "0.2.3")       # a later minor only adds
+    assert not _native.compatible("0.2.0", "0.1.9")   # older minor: functions missing
+    assert not _native.compatible("0.1.0", "1.1.0")   # another major
+    assert not _native.compatible("0.1.0", "")
+    assert not _native.compatible("0.1.0", "x.y")

@@ -57,21 +57,26 @@ def _load() -> Tuple[ctypes.CDLL, str]:
 lib, library_path = _load()
 
 
+def compatible(want: str, have: str) -> bool:
+    """Whether library version ``have`` serves a package made for ``want``:
+    the same major version and at least its minor (a minor release only adds)."""
+    try:
+        w = [int(p) for p in want.split(".")[:2]]
+        h = [int(p) for p in have.split(".")[:2]]
+    except ValueError:
+        return False
+    return len(w) == 2 and len(h) == 2 and h[0] == w[0] and h[1] >= w[1]
+
+
 def _check_version() -> None:
-    """The loaded library must be the major version this package was made
-    for, and at least its minor version (a minor release only adds)."""
     from ._version import __version__
     lib.yc_version.restype = ctypes.c_char_p
     lib.yc_version.argtypes = []
     found = (lib.yc_version() or b"").decode("ascii", errors="replace")
-    want = tuple(int(p) for p in __version__.split(".")[:2])
-    try:
-        have = tuple(int(p) for p in found.split(".")[:2])
-    except ValueError:
-        have = ()
-    if len(have) != 2 or have[0] != want[0] or have[1] < want[1]:
-        raise ImportError(f"ycbg {__version__} needs libycbg {want[0]}.{want[1]} or a later "
-                          f"{want[0]}.x, but {library_path} is version {found!r}; "
+    if not compatible(__version__, found):
+        major, minor = __version__.split(".")[:2]
+        raise ImportError(f"ycbg {__version__} needs libycbg {major}.{minor} or a later "
+                          f"{major}.x, but {library_path} is version {found!r}; "
                           "set YCBG_LIBRARY to a matching libycbg.so.0")
 
 

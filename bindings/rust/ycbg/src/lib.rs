@@ -54,17 +54,23 @@ pub fn version() -> &'static str {
 pub fn check_version() -> Result<()> {
     let want = env!("CARGO_PKG_VERSION");
     let have = version();
+    if compatible(want, have) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Config,
+        format!("the ycbg crate {want} needs libycbg {want} or a later minor version of it, but the loaded library is {have:?}"),
+    ))
+}
+
+/// Whether library version `have` serves a crate made for `want`: the same
+/// major version and at least its minor.
+fn compatible(want: &str, have: &str) -> bool {
     let major_minor = |v: &str| -> Option<(u64, u64)> {
         let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
         Some((parts.next()??, parts.next()??))
     };
-    match (major_minor(want), major_minor(have)) {
-        (Some(w), Some(h)) if h.0 == w.0 && h.1 >= w.1 => Ok(()),
-        _ => Err(Error::new(
-            ErrorKind::Config,
-            format!("the ycbg crate {want} needs libycbg {want} or a later minor version of it, but the loaded library is {have:?}"),
-        )),
-    }
+    matches!((major_minor(want), major_minor(have)), (Some(w), Some(h)) if h.0 == w.0 && h.1 >= w.1)
 }
 
 /// The library's own name for a raw status value (`yc_status_name`):
@@ -472,6 +478,16 @@ mod tests {
         send::<Error>();
         sync::<Error>();
         send::<TaskResult>();
+    }
+
+    #[test]
+    fn version_compatibility_rule() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.0", "0.2.3")); // a later minor only adds
+        assert!(!compatible("0.2.0", "0.1.9")); // older minor: functions missing
+        assert!(!compatible("0.1.0", "1.1.0")); // another major
+        assert!(!compatible("0.1.0", ""));
+        assert!(!compatible("0.1.0", "x.y"));
     }
 
     #[test]
