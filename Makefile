@@ -3,7 +3,8 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
-VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/YCBGCore/Version.swift)
+# The version is written once: the YCBG_VERSION_* macros of include/ycbg.h.
+VERSION := $(shell sed -n 's/^\#define YCBG_VERSION_[A-Z]* *\([0-9]*\).*/\1/p' include/ycbg.h | paste -sd.)
 ROOT    := $(CURDIR)
 BUILD   := $(ROOT)/build
 LIBDIR  := $(BUILD)/lib
@@ -16,7 +17,7 @@ SWIFT_LIB_FLAGS := -c release --product ycbg --scratch-path .build-lib \
 	-Xlinker -soname=libycbg.so.0
 
 .PHONY: all lib emulator header pkgconfig deps deps-test demo test install uninstall clean \
-        fuzz
+        fuzz wheel
 
 all: lib header pkgconfig emulator
 
@@ -63,6 +64,12 @@ test: deps-test all
 # Longer fuzzing than `make test` does: 10 minutes per target.
 fuzz:
 	fuzz/run.sh 600
+
+# ---------------------------------------------------------------- wheel
+
+# A manylinux wheel of the Python binding with libycbg and its libraries inside.
+wheel: lib
+	scripts/build-wheel.sh
 
 # ---------------------------------------------------------------- install
 

@@ -70,6 +70,16 @@
 extern "C" {
 #endif
 
+/*
+ * The version of this header, the one place the project's version is
+ * written.  yc_version() returns the version of the library actually loaded,
+ * which may be newer: compare the two when a program needs a function that
+ * a later MINOR added.
+ */
+#define YCBG_VERSION_MAJOR 0
+#define YCBG_VERSION_MINOR 1
+#define YCBG_VERSION_PATCH 0
+
 /* A client: configuration plus a pool of reusable connections.  Thread-safe. */
 typedef struct yc_client yc_client;
 
@@ -96,7 +106,8 @@ typedef enum yc_status {
 /* ---------------------------------------------------------------------- */
 
 /*
- * The library version, "MAJOR.MINOR.PATCH".  Static string; never NULL.
+ * The library version, "MAJOR.MINOR.PATCH" (the YCBG_VERSION_* macros the
+ * library was built with).  Static string; never NULL.
  */
 const char *yc_version(void);
 
@@ -277,6 +288,18 @@ char *yc_result(yc_task *task);
  * output), owned by the caller (yc_free()).  NULL only when task is NULL.
  */
 char *yc_output_text(yc_task *task);
+
+/*
+ * The same text as yc_output_text(), all of it: generated text may contain
+ * NUL characters ("\u0000" in the JSON), and yc_output_text() can only be
+ * read up to the first one.  Returns the whole text (the "output_text" of
+ * yc_result(), credentials masked the same way) followed by one terminating
+ * NUL, owned by the caller (yc_free()).  When `length` is not NULL, *length
+ * receives the number of bytes before that terminating NUL (it may count
+ * NULs inside the text).  Returns NULL, with *length set to 0, when task is
+ * NULL or memory is exhausted.
+ */
+char *yc_output_text_len(yc_task *task, size_t *length);
 
 /*
  * Frees a task.  The response on the server is not cancelled or deleted.

@@ -8,6 +8,7 @@ source scripts/emulator.sh
 
 emulator_start --queue-ms 2500 --work-ms 4000
 export YCBG_POLL_SECONDS=1  # the examples poll every second here
+export LD_LIBRARY_PATH=$ROOT/build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}  # nothing bakes an rpath in
 export YC_BASE_URL=$EMULATOR_URL YC_API_KEY=test-key YC_FOLDER_ID=b1g-demo-folder
 unset YC_IAM_TOKEN
 echo "== emulator at $YC_BASE_URL"

@@ -41,12 +41,14 @@ run "emulator: schema and openai SDK (pytest)" build/venv/bin/python -m pytest -
 if [ -d bindings/python/tests ]; then
   run "Python binding (pytest)" build/venv/bin/python -m pytest -q bindings/python/tests
 fi
+run "Python wheel (make wheel; fresh venv, seed workflow, ldd)" bash -c 'scripts/build-wheel.sh && Tests/wheel/check.sh'
 if [ -f bindings/rust/Cargo.toml ]; then
   run "Rust binding (cargo test)" bash -c 'cd bindings/rust && cargo test --offline'
 fi
 if [ -f bindings/go/go.mod ]; then
   # -count=1: go's cache does not know when libycbg.so changed.
-  run "Go binding (go test)" bash -c 'cd bindings/go && GOFLAGS=-mod=mod GOPROXY=off GOCACHE=${GOCACHE:-$ROOT/build/gocache} go test -count=1 ./...'
+  # ycbg.pc bakes no rpath into programs: the test binary finds the library through LD_LIBRARY_PATH.
+  run "Go binding (go test)" bash -c 'cd bindings/go && LD_LIBRARY_PATH=$YCBG_LIB_DIR GOFLAGS=-mod=mod GOPROXY=off GOCACHE=${GOCACHE:-$ROOT/build/gocache} go test -count=1 ./...'
 fi
 
 echo

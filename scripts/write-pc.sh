@@ -10,6 +10,6 @@ includedir=\${prefix}/include
 Name: ycbg
 Description: Yandex Cloud AI Studio background text generation (C ABI)
 Version: $version
-Libs: -L\${libdir} -Wl,-rpath,\${libdir} -lycbg
+Libs: -L\${libdir} -lycbg
 Cflags: -I\${includedir}
 PC

@@ -6,6 +6,16 @@
 #include <string.h>
 #include <time.h>
 
+/* The version is written once, in the public header. */
+#include "../../include/ycbg.h"
+
+#define YCS_STR_(x) #x
+#define YCS_STR(x) YCS_STR_(x)
+
+const char *ycs_version_string(void) {
+    return YCS_STR(YCBG_VERSION_MAJOR) "." YCS_STR(YCBG_VERSION_MINOR) "." YCS_STR(YCBG_VERSION_PATCH);
+}
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_result = CURLE_FAILED_INIT;
 

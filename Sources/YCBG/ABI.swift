@@ -90,9 +90,13 @@ public func yc_result(_ task: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<
 
 @_cdecl("yc_output_text")
 public func yc_output_text(_ task: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<CChar>? {
-    guard let handle = tasks.lookup(task) else { return nil }
-    let text = handle.task.client.redactor.redact(handle.task.outputText)
-    return strdup(text)
+    outputTextCopy(task, nil)
+}
+
+@_cdecl("yc_output_text_len")
+public func yc_output_text_len(_ task: UnsafeMutableRawPointer?,
+                               _ length: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<CChar>? {
+    outputTextCopy(task, length)
 }
 
 @_cdecl("yc_task_free")
@@ -135,6 +139,23 @@ private func report(_ error: YCError, to out: UnsafeMutablePointer<UnsafeMutable
                     redactor: Redactor?) {
     guard let out else { return }
     out.pointee = error.json(redactedBy: redactor).serializedCString()
+}
+
+/// The task's output text, credentials masked, as a malloc'd NUL-terminated
+/// copy of all its bytes (NULs inside included); `*length` (when given)
+/// receives the byte count without the terminator, 0 on failure.
+private func outputTextCopy(_ task: UnsafeMutableRawPointer?,
+                            _ length: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<CChar>? {
+    length?.pointee = 0
+    guard let handle = tasks.lookup(task) else { return nil }
+    var text = handle.task.client.redactor.redact(handle.task.outputText)
+    return text.withUTF8 { utf8 -> UnsafeMutablePointer<CChar>? in
+        guard let copy = malloc(utf8.count + 1)?.assumingMemoryBound(to: CChar.self) else { return nil }
+        if let base = utf8.baseAddress { memcpy(copy, base, utf8.count) }
+        copy[utf8.count] = 0
+        length?.pointee = utf8.count
+        return copy
+    }
 }
 
 /// Serializes `doc`, with any credential in it masked.

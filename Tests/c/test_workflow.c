@@ -827,6 +827,67 @@ TEST(large_output_one_megabyte) {
     yc_client_free(client);
 }
 
+/* Generated text may contain NUL ("\u0000" in JSON): yc_output_text_len
+ * returns all of it, byte for byte what yc_result's "output_text" holds,
+ * while yc_output_text can only be read up to the first NUL. */
+TEST(output_text_len_keeps_inner_nul) {
+    emu_t *emu = emu_start(EMU_ARGS);
+    REQUIRE(emu);
+    yc_client *client = client_for(emu, NULL);
+    REQUIRE(client);
+    yc_task *t = CREATE(client, "{\"model\": \"yandexgpt\", \"input\": \"before\\u0000after\"}");
+    REQUIRE(t);
+    CHECK_STATUS(yc_wait(t, 10000), YC_STATUS_COMPLETED);
+    static const char want[] = "Echo: before\0after";
+    const size_t want_len = sizeof want - 1;
+
+    size_t len = 12345;
+    char *text = yc_output_text_len(t, &len);
+    REQUIRE(text);
+    CHECK_INT(len, want_len);
+    CHECK(len == want_len && memcmp(text, want, want_len) == 0, "text differs: %.*s", (int)len, text);
+    CHECK(text[len] == '\0', "no terminating NUL after %zu bytes", len);
+    yc_free(text);
+
+    /* The same bytes as yc_result's "output_text". */
+    char *doc_text = yc_result(t);
+    REQUIRE(doc_text);
+    json_error_t jerr;
+    json_t *doc = json_loads(doc_text, JSON_ALLOW_NUL, &jerr);
+    yc_free(doc_text);
+    REQUIRE(doc, "yc_result is not JSON: %s", jerr.text);
+    json_t *ot = json_object_get(doc, "output_text");
+    CHECK(json_is_string(ot) && json_string_length(ot) == want_len &&
+              memcmp(json_string_value(ot), want, want_len) == 0,
+          "yc_result output_text differs");
+    json_decref(doc);
+
+    /* yc_output_text: the same text, readable only up to the NUL. */
+    text = yc_output_text(t);
+    CHECK_STR(text, "Echo: before");
+    yc_free(text);
+
+    /* length may be NULL; a NULL task gives NULL and *length 0. */
+    text = yc_output_text_len(t, NULL);
+    CHECK_STR(text, "Echo: before");
+    yc_free(text);
+    len = 99;
+    CHECK(yc_output_text_len(NULL, &len) == NULL, "NULL task gave text");
+    CHECK_INT(len, 0);
+    yc_task_free(t);
+
+    /* Before there is output: "" with length 0. */
+    t = CREATE(client, "{\"model\": \"yandexgpt\", \"input\": \"later\"}");
+    REQUIRE(t);
+    len = 7;
+    text = yc_output_text_len(t, &len);
+    CHECK_STR(text, "");
+    CHECK_INT(len, 0);
+    yc_free(text);
+    yc_task_free(t);
+    yc_client_free(client);
+}
+
 static void check_generation_error(yc_client *client, const char *metadata, const char *extra, yc_status want,
                                    const char *want_status, const char *want_code) {
     char *req = th_strdup_printf("{\"model\": \"yandexgpt\", \"input\": \"a b c d e f\"%s, \"metadata\": {%s}}",

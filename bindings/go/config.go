@@ -3,6 +3,7 @@ package ycbg
 import (
 	"bytes"
 	"encoding/json"
+	"time"
 )
 
 // Config is the client configuration. Every field maps to one key of the C
@@ -30,6 +31,9 @@ type Config struct {
 	Headers           map[string]string `json:"headers,omitempty"`              // extra request headers
 	MaxResponseBytes  *int              `json:"max_response_bytes,omitempty"`   // default 64 MiB
 	AllowInsecureHTTP *bool             `json:"allow_insecure_http,omitempty"`  // plain http:// to non-loopback hosts
+	// The server honours Idempotency-Key, so a create whose answer was lost
+	// may be resent with the same key; default false.
+	TrustIdempotencyKey *bool `json:"trust_idempotency_key,omitempty"`
 }
 
 // JSON returns the config_json document for c: only the fields that are
@@ -52,6 +56,17 @@ func Int(i int) *int { return &i }
 
 // Bool returns a pointer to b, for Config fields.
 func Bool(b bool) *bool { return &b }
+
+// Millis returns a pointer to d in whole milliseconds (rounded up, so a
+// positive duration never becomes 0), for the *MS fields of Config:
+// PollIntervalMS: ycbg.Millis(250 * time.Millisecond).
+func Millis(d time.Duration) *int {
+	ms := d / time.Millisecond
+	if d%time.Millisecond > 0 {
+		ms++
+	}
+	return Int(int(ms))
+}
 
 // requestJSON builds the minimal request document {"model":..,"input":..}.
 func requestJSON(model, input string) (string, error) {

@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"time"
@@ -63,10 +64,44 @@ func NewClient(cfg Config) (*Client, error) {
 	return NewClientJSON(doc)
 }
 
+// BindingVersion is the version of this package: the library's version it
+// was made for (YCBG_VERSION_* in ycbg.h; a test checks that they agree).
+const BindingVersion = "0.1.0"
+
+// CheckVersion reports whether the loaded library is the major version this
+// package was made for and at least its minor version (a minor release only
+// adds). NewClient and NewClientJSON call it; a mismatch is a KindConfig
+// error naming both versions.
+func CheckVersion() error {
+	have := Version()
+	if compatible(BindingVersion, have) {
+		return nil
+	}
+	return &Error{Kind: KindConfig, Message: fmt.Sprintf(
+		"the ycbg Go package %s needs libycbg %s or a later minor version of it, but the loaded library is %q",
+		BindingVersion, BindingVersion, have)}
+}
+
+// compatible reports whether library version have serves a package made for
+// want: the same major version and at least its minor.
+func compatible(want, have string) bool {
+	var wMajor, wMinor, hMajor, hMinor int
+	if _, err := fmt.Sscanf(want, "%d.%d.", &wMajor, &wMinor); err != nil {
+		return false
+	}
+	if _, err := fmt.Sscanf(have, "%d.%d.", &hMajor, &hMinor); err != nil {
+		return false
+	}
+	return hMajor == wMajor && hMinor >= wMinor
+}
+
 // NewClientJSON creates a client from a config_json document (see Config
 // for the keys). An empty string means no document: everything comes from
 // the environment and the defaults.
 func NewClientJSON(configJSON string) (*Client, error) {
+	if err := CheckVersion(); err != nil {
+		return nil, err
+	}
 	var ccfg *C.char
 	if configJSON != "" {
 		var err error
@@ -310,9 +345,11 @@ const waitSlice = 200 * time.Millisecond
 // deadline is never overshot by more than one in-flight request cut at it.
 //
 // With a context that can never be done (context.Background()), Wait is one
-// uninterrupted yc_wait call with the library's interval policy. Otherwise
-// it calls yc_wait in slices of at most 200 ms (shorter near the deadline),
-// so the task is polled at least once per slice.
+// uninterrupted yc_wait call. Otherwise it calls yc_wait in slices of at
+// most 200 ms (shorter near the deadline). The polling schedule (the
+// growing interval from PollIntervalMS to MaxPollIntervalMS, and the
+// server's hints) lives in the task, so slicing adds no requests: a slice in
+// which no poll is due only sleeps.
 func (t *Task) Wait(ctx context.Context) (Status, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -388,9 +425,14 @@ func (t *Task) OutputText() (string, error) {
 		return "", err
 	}
 	defer t.release()
-	s := C.yc_output_text(p)
+	// yc_output_text_len: all of the text, also past a NUL inside it, the
+	// same text as Result().OutputText.
+	var n C.size_t
+	s := C.yc_output_text_len(p, &n)
 	if s == nil {
-		return "", &Error{Kind: KindInvalidArgument, Message: "yc_output_text returned NULL"}
+		return "", &Error{Kind: KindInvalidArgument, Message: "yc_output_text_len returned NULL"}
 	}
-	return takeString(s), nil
+	text := C.GoStringN(s, C.int(n))
+	C.yc_free(unsafe.Pointer(s))
+	return text, nil
 }

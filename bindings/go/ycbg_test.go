@@ -108,6 +108,7 @@ func TestConfigJSON(t *testing.T) {
 		TimeoutMS: Int(1), ConnectTimeoutMS: Int(2), MaxRetries: Int(3), PollIntervalMS: Int(4),
 		MaxPollIntervalMS: Int(5), DataLogging: Bool(true), UserAgent: String("ua"), CAFile: String("ca"),
 		Headers: map[string]string{"X-A": "b"}, MaxResponseBytes: Int(6), AllowInsecureHTTP: Bool(true),
+		TrustIdempotencyKey: Bool(true),
 	}
 	doc, err = full.JSON()
 	if err != nil {
@@ -122,7 +123,7 @@ func TestConfigJSON(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	want := "allow_insecure_http api_key base_url ca_file connect_timeout_ms data_logging folder_id headers iam_token max_poll_interval_ms max_response_bytes max_retries poll_interval_ms timeout_ms user_agent"
+	want := "allow_insecure_http api_key base_url ca_file connect_timeout_ms data_logging folder_id headers iam_token max_poll_interval_ms max_response_bytes max_retries poll_interval_ms timeout_ms trust_idempotency_key user_agent"
 	if got := strings.Join(keys, " "); got != want {
 		t.Fatalf("config keys:\n got %s\nwant %s", got, want)
 	}

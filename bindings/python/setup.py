@@ -3,13 +3,20 @@
 The library is taken from $YCBG_LIBRARY (a file, or a directory holding
 libycbg.so.0) or else from <repo>/build/lib/libycbg.so.0 (built by `make`).
 Without it the build fails: the package is useless without its library.
+
+The build happens out of tree: setuptools' build/ and ycbg.egg-info/ go to
+a temporary directory (removed at exit), so `pip install ./bindings/python`
+leaves the source tree as it was.
 """
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from setuptools import setup
+from setuptools.dist import Distribution
 from setuptools.command.build_py import build_py
 
 LIBRARY_NAME = "libycbg.so.0"
@@ -68,4 +75,17 @@ if _bdist_wheel is not None:
 
     cmdclass["bdist_wheel"] = BdistWheelPlatform
 
-setup(cmdclass=cmdclass)
+_scratch = tempfile.mkdtemp(prefix="ycbg-python-build-")
+atexit.register(shutil.rmtree, _scratch, True)
+
+class BinaryDistribution(Distribution):
+    """Holds a native library: installed as platlib, never as a pure package
+    (auditwheel refuses shared libraries under .data/purelib)."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
+setup(cmdclass=cmdclass, distclass=BinaryDistribution,
+      options={"build": {"build_base": os.path.join(_scratch, "build")},
+               "egg_info": {"egg_base": _scratch}})

@@ -9,6 +9,12 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+/* ---- version ---- */
+
+/* "MAJOR.MINOR.PATCH" from the YCBG_VERSION_* macros of include/ycbg.h, the
+ * one place the version is written.  Static string. */
+const char *ycs_version_string(void);
+
 /* ---- libcurl ---- */
 
 /* curl_global_init once per process (thread-safe). Returns CURLE_OK or the failure. */

@@ -79,3 +79,29 @@ def test_ycbg_library_env_wins_and_is_not_second_guessed(tmp_path: Path) -> None
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert Path(run.stdout.strip()) == libdir / "libycbg.so.0"
+
+
+def _tree(root: Path) -> set:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def test_pip_builds_out_of_tree_from_a_copy(tmp_path: Path) -> None:
+    # `pip install <copy of bindings/python>` with YCBG_LIBRARY: the build
+    # writes neither build/ nor *.egg-info into the source it was given.
+    src = _source_copy(tmp_path)
+    shutil.copytree(PKG_ROOT / "tests", src / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    before = _tree(src)
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
+         "-w", str(tmp_path / "dist"), str(src)],
+        cwd=tmp_path, env=_env(YCBG_LIBRARY=ycbg.library_path), capture_output=True, text=True,
+        timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert _tree(src) == before, f"the build wrote into the source tree: {sorted(_tree(src) - before)}"
+    wheels = list((tmp_path / "dist").glob("ycbg-*.whl"))
+    assert len(wheels) == 1, wheels
+    import zipfile
+    with zipfile.ZipFile(wheels[0]) as z:
+        names = z.namelist()
+    assert "ycbg/_lib/libycbg.so.0" in names and "ycbg/_version.py" in names
+    assert wheels[0].name.startswith(f"ycbg-{ycbg.__version__}-py3-none-linux_")

@@ -244,3 +244,12 @@ def test_example_workflow_script(emu: Emulator) -> None:
     assert statuses and statuses[-1] == "completed"
     assert set(statuses) <= {"queued", "in_progress", "completed"}
     assert lines[-1] == "Final response: Echo: Hello from the example"
+
+
+def test_output_text_keeps_a_nul_inside(client: ycbg.Client) -> None:
+    # JSON text may carry "\u0000"; output_text returns all of it, the same
+    # text as the result document (yc_output_text_len, not yc_output_text).
+    with client.create_background(model="yandexgpt", input="before\x00after") as resp:
+        assert resp.wait(timeout=10) == "completed"
+        assert resp.output_text == "Echo: before\x00after"
+        assert resp.result["output_text"] == resp.output_text

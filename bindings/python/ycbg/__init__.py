@@ -30,8 +30,7 @@ from ._errors import (
     TimeoutError,
 )
 from ._native import library_path
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 #: Another name for :class:`Task` (what ``create_background`` returns).
 Response = Task

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import datetime
 import enum
 import json
 import math
@@ -129,6 +130,28 @@ def _encode_json(value: Any, what: str) -> bytes:
         raise InvalidArgumentError(f"{what} cannot be encoded as JSON: {exc}") from exc
 
 
+#: A ``*_ms`` key takes an int (milliseconds) or a :class:`datetime.timedelta`.
+_Millis = Optional[Union[int, datetime.timedelta]]
+
+
+def _config_value(name: str, value: Any) -> Any:
+    """A keyword's value as the JSON the library reads: a timedelta given for
+    a ``*_ms`` key becomes whole milliseconds (rounded up), a path a str, a
+    mapping a dict."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.timedelta):
+        if not name.endswith("_ms"):
+            raise InvalidArgumentError(f"{name} does not take a timedelta")
+        micros = (value.days * 86400 + value.seconds) * 1_000_000 + value.microseconds
+        return -((-micros) // 1000)
+    if name == "ca_file":
+        return os.fspath(value)
+    if name == "headers":
+        return dict(value)
+    return value
+
+
 def _decode(data: Optional[bytes]) -> str:
     return "" if data is None else data.decode("utf-8", errors="replace")
 
@@ -152,41 +175,31 @@ class Client:
     def __init__(
         self,
         *,
+        # One keyword per key of the header's config table (the names are the
+        # keys; tests/test_config_keys.py checks that none is missing).
         api_key: Optional[str] = None,
         folder_id: Optional[str] = None,
         base_url: Optional[str] = None,
         iam_token: Optional[str] = None,
-        timeout_ms: Optional[int] = None,
-        connect_timeout_ms: Optional[int] = None,
+        timeout_ms: _Millis = None,
+        connect_timeout_ms: _Millis = None,
         max_retries: Optional[int] = None,
-        poll_interval_ms: Optional[int] = None,
-        max_poll_interval_ms: Optional[int] = None,
+        poll_interval_ms: _Millis = None,
+        max_poll_interval_ms: _Millis = None,
         data_logging: Optional[bool] = None,
         user_agent: Optional[str] = None,
         ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
         headers: Optional[Mapping[str, str]] = None,
         max_response_bytes: Optional[int] = None,
         allow_insecure_http: Optional[bool] = None,
+        trust_idempotency_key: Optional[bool] = None,
         **config: Any,
     ) -> None:
-        given: Dict[str, Any] = {
-            "base_url": base_url,
-            "api_key": api_key,
-            "iam_token": iam_token,
-            "folder_id": folder_id,
-            "timeout_ms": timeout_ms,
-            "connect_timeout_ms": connect_timeout_ms,
-            "max_retries": max_retries,
-            "poll_interval_ms": poll_interval_ms,
-            "max_poll_interval_ms": max_poll_interval_ms,
-            "data_logging": data_logging,
-            "user_agent": user_agent,
-            "ca_file": os.fspath(ca_file) if ca_file is not None else None,
-            "headers": dict(headers) if headers is not None else None,
-            "max_response_bytes": max_response_bytes,
-            "allow_insecure_http": allow_insecure_http,
-        }
+        given: Dict[str, Any] = dict(locals())   # the keywords above, by name
+        for name in ("self", "config", "__class__"):
+            given.pop(name, None)
         given.update(config)
+        given = {name: _config_value(name, value) for name, value in given.items()}
         payload = _encode_json({k: v for k, v in given.items() if v is not None},
                                "the configuration")
         err = _native.new_error_slot()
@@ -440,8 +453,11 @@ class Task:
             text = self._snapshot().get("output_text")
             return text if isinstance(text, str) else ""
         ptr = self._handle.acquire()
+        length = ctypes.c_size_t(0)
         try:
-            data = _native.take_string(_lib.yc_output_text(ptr))
+            # _len: the whole text, also past a NUL inside it (as in result).
+            data = _native.take_string_len(
+                _lib.yc_output_text_len(ptr, ctypes.byref(length)), length.value)
         finally:
             self._handle.release()
         return _decode(data)

@@ -56,6 +56,32 @@ def _load() -> Tuple[ctypes.CDLL, str]:
 
 lib, library_path = _load()
 
+
+def compatible(want: str, have: str) -> bool:
+    """Whether library version ``have`` serves a package made for ``want``:
+    the same major version and at least its minor (a minor release only adds)."""
+    try:
+        w = [int(p) for p in want.split(".")[:2]]
+        h = [int(p) for p in have.split(".")[:2]]
+    except ValueError:
+        return False
+    return len(w) == 2 and len(h) == 2 and h[0] == w[0] and h[1] >= w[1]
+
+
+def _check_version() -> None:
+    from ._version import __version__
+    lib.yc_version.restype = ctypes.c_char_p
+    lib.yc_version.argtypes = []
+    found = (lib.yc_version() or b"").decode("ascii", errors="replace")
+    if not compatible(__version__, found):
+        major, minor = __version__.split(".")[:2]
+        raise ImportError(f"ycbg {__version__} needs libycbg {major}.{minor} or a later "
+                          f"{major}.x, but {library_path} is version {found!r}; "
+                          "set YCBG_LIBRARY to a matching libycbg.so.0")
+
+
+_check_version()
+
 _c_void_p_p = ctypes.POINTER(ctypes.c_void_p)
 
 
@@ -83,6 +109,8 @@ _proto("yc_wait", ctypes.c_int, [ctypes.c_void_p, ctypes.c_long])
 _proto("yc_cancel", ctypes.c_int, [ctypes.c_void_p])
 _proto("yc_result", ctypes.c_void_p, [ctypes.c_void_p])       # owned
 _proto("yc_output_text", ctypes.c_void_p, [ctypes.c_void_p])  # owned
+_proto("yc_output_text_len", ctypes.c_void_p,                   # owned, whole text
+       [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)])
 _proto("yc_task_free", None, [ctypes.c_void_p])
 
 
@@ -92,6 +120,16 @@ def take_string(ptr: Optional[int]) -> Optional[bytes]:
         return None
     try:
         return ctypes.string_at(ptr)
+    finally:
+        lib.yc_free(ptr)
+
+
+def take_string_len(ptr: Optional[int], length: int) -> Optional[bytes]:
+    """Like :func:`take_string` for a string of ``length`` bytes that may hold NULs."""
+    if not ptr:
+        return None
+    try:
+        return ctypes.string_at(ptr, length)
     finally:
         lib.yc_free(ptr)
 

@@ -7,15 +7,23 @@
 //!      the library sits in a system directory);
 //!   3. the in-tree build output `<repo>/build/lib`.
 //!
-//! Emits `rustc-link-search`, `rustc-link-lib=dylib=ycbg` and an rpath for
-//! this package's own tests.  `rustc-link-arg` does not reach dependent
-//! packages, so the directory is also published as metadata
-//! (`DEP_YCBG_LIB_DIR` / `DEP_YCBG_RPATH` in the build scripts of crates that
-//! depend on ycbg-sys directly); the `ycbg` crate re-emits the rpath from it.
+//! No rpath is baked into anybody's program.  The library found is copied
+//! into this package's `OUT_DIR`, which is the directory emitted as
+//! `rustc-link-search`: cargo passes it to the link of every crate that
+//! depends on `ycbg` (the dependency line alone is enough), and because it
+//! lies inside the target directory, `cargo run` and `cargo test` put it on
+//! the loader's path.  A binary started by other means finds the library
+//! where the loader looks: `make install` (+ `ldconfig`), or
+//! `LD_LIBRARY_PATH`.  The directory is also published as metadata
+//! (`DEP_YCBG_LIB_DIR` in the build scripts of crates that depend on
+//! ycbg-sys directly).
 
 use std::env;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+const SONAME: &str = "libycbg.so.0";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -24,24 +32,44 @@ fn main() {
     }
 
     let (dirs, source) = find_library();
-    for dir in &dirs {
-        if !dir.join("libycbg.so").exists() && !dir.join("libycbg.so.0").exists() {
-            println!(
-                "cargo:warning=ycbg-sys: no libycbg.so in {} (found via {source}); linking will fail until the library is built",
-                dir.display()
-            );
+    let found = dirs.iter().find(|d| d.join(SONAME).exists() || d.join("libycbg.so").exists());
+    match found {
+        Some(dir) => {
+            let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR")).join("lib");
+            let lib = if dir.join(SONAME).exists() { dir.join(SONAME) } else { dir.join("libycbg.so") };
+            println!("cargo:rerun-if-changed={}", lib.display());
+            match copy_library(&lib, &out) {
+                Ok(()) => println!("cargo:rustc-link-search=native={}", out.display()),
+                Err(e) => {
+                    println!("cargo:warning=ycbg-sys: cannot copy {} into {}: {e}", lib.display(), out.display());
+                    println!("cargo:rustc-link-search=native={}", dir.display());
+                }
+            }
+            println!("cargo:lib_dir={}", dir.display());
         }
-        println!("cargo:rustc-link-search=native={}", dir.display());
+        None => {
+            for dir in &dirs {
+                println!(
+                    "cargo:warning=ycbg-sys: no libycbg.so in {} (found via {source}); linking will fail until the library is built",
+                    dir.display()
+                );
+                println!("cargo:rustc-link-search=native={}", dir.display());
+            }
+        }
     }
     println!("cargo:rustc-link-lib=dylib=ycbg");
+}
 
-    if !dirs.is_empty() {
-        let rpath = dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(":");
-        println!("cargo:rustc-link-arg=-Wl,-rpath,{rpath}");
-        // Metadata for dependents (links = "ycbg" => DEP_YCBG_*).
-        println!("cargo:lib_dir={}", dirs[0].display());
-        println!("cargo:rpath={rpath}");
-    }
+/// `out/libycbg.so.0` (a copy of `lib`) and `out/libycbg.so` linking to it.
+fn copy_library(lib: &Path, out: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(out)?;
+    let target = out.join(SONAME);
+    let tmp = out.join(format!("{SONAME}.tmp"));
+    fs::copy(lib, &tmp)?; // follows a symlink to the real file
+    fs::rename(&tmp, &target)?;
+    let link = out.join("libycbg.so");
+    let _ = fs::remove_file(&link);
+    std::os::unix::fs::symlink(SONAME, &link)
 }
 
 fn find_library() -> (Vec<PathBuf>, &'static str) {

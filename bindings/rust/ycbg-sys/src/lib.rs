@@ -88,6 +88,12 @@ extern "C" {
     /// The result's output_text; owned by the caller (yc_free).
     pub fn yc_output_text(task: *mut yc_task) -> *mut c_char;
 
+    /// The whole output text, NULs inside included: `*length` (when not
+    /// NULL) receives its byte count, without the terminating NUL that
+    /// follows it.  Owned by the caller (yc_free); NULL (and `*length` 0)
+    /// for a NULL task or on exhausted memory.
+    pub fn yc_output_text_len(task: *mut yc_task, length: *mut usize) -> *mut c_char;
+
     /// Frees a task.  NULL is a no-op.
     pub fn yc_task_free(task: *mut yc_task);
 }

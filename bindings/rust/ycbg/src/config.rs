@@ -1,5 +1,10 @@
 //! [`Config`] (every key of libycbg's `config_json`, all optional) and
 //! [`ClientBuilder`].
+//!
+//! Both are generated from one list, [`config_keys!`]: one line there per
+//! key of the header's config table gives the `Config` field, its JSON key,
+//! its `ClientBuilder` setter and its entry in [`Config::KEYS`]
+//! (`tests/config_keys.rs` checks the list against `ycbg.h`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,45 +13,55 @@ use std::time::Duration;
 use crate::json::write_quoted;
 use crate::{Client, Result};
 
-/// Client configuration.  Every field is optional: `None` leaves the key
-/// out of the JSON, so the library falls back to its environment variable
-/// (`YC_BASE_URL`, `YC_API_KEY`, `YC_IAM_TOKEN`, `YC_FOLDER_ID`) or its
-/// default.  Durations are sent in whole milliseconds, rounded up.
-///
-/// `Debug` output redacts `api_key` and `iam_token`.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Config {
-    /// Default `https://ai.api.cloud.yandex.net/v1`.
-    pub base_url: Option<String>,
-    /// Sent as `Authorization: Api-Key <key>`.
-    pub api_key: Option<String>,
-    /// Sent as `Authorization: Bearer <token>`.
-    pub iam_token: Option<String>,
-    /// Sent as `OpenAI-Project`; expands model short names to
-    /// `gpt://<folder>/<model>`.
-    pub folder_id: Option<String>,
-    /// One whole HTTP request (default 600 s).
-    pub timeout: Option<Duration>,
-    /// Connection set-up (default 5 s).
-    pub connect_timeout: Option<Duration>,
-    /// Retries after the first attempt (default 2).
-    pub max_retries: Option<u32>,
-    /// First `wait` interval (default 500 ms).
-    pub poll_interval: Option<Duration>,
-    /// Ceiling of the growing `wait` interval (default 5 s).
-    pub max_poll_interval: Option<Duration>,
-    /// `Some(false)` sends `x-data-logging-enabled: false`.
-    pub data_logging: Option<bool>,
-    /// Default `ycbg/<version>`.
-    pub user_agent: Option<String>,
-    /// A PEM bundle to trust instead of the system store.
-    pub ca_file: Option<String>,
-    /// Extra request headers.
-    pub headers: Option<BTreeMap<String, String>>,
-    /// Largest accepted answer (default 64 MiB).
-    pub max_response_bytes: Option<u64>,
-    /// Allow credentials over plain `http://` to non-loopback hosts.
-    pub allow_insecure_http: Option<bool>,
+/// A value of a config key, written as the JSON the library reads.
+trait ConfigValue {
+    fn write_json(&self, out: &mut String);
+}
+
+impl ConfigValue for String {
+    fn write_json(&self, out: &mut String) {
+        write_quoted(out, self);
+    }
+}
+
+impl ConfigValue for bool {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+impl ConfigValue for u32 {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(&self.to_string());
+    }
+}
+
+impl ConfigValue for u64 {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(&self.to_string());
+    }
+}
+
+/// Durations are sent in whole milliseconds (the `*_ms` keys).
+impl ConfigValue for Duration {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(&millis(*self).to_string());
+    }
+}
+
+impl ConfigValue for BTreeMap<String, String> {
+    fn write_json(&self, out: &mut String) {
+        out.push('{');
+        for (i, (name, value)) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_quoted(out, name);
+            out.push(':');
+            write_quoted(out, value);
+        }
+        out.push('}');
+    }
 }
 
 fn millis(d: Duration) -> u64 {
@@ -56,100 +71,116 @@ fn millis(d: Duration) -> u64 {
     ms.min(i64::MAX as u128) as u64
 }
 
+/// Fields whose values `Debug` does not show.
+const SECRETS: &[&str] = &["api_key", "iam_token"];
+
+/// `field: Type = "json_key", setter(argument type) => conversion;` per key.
+macro_rules! config_keys {
+    ($( $(#[$doc:meta])* $field:ident : $ty:ty = $key:literal, set($arg:ty) => $conv:expr ;)*) => {
+        /// Client configuration.  Every field is optional: `None` leaves the key
+        /// out of the JSON, so the library falls back to its environment variable
+        /// (`YC_BASE_URL`, `YC_API_KEY`, `YC_IAM_TOKEN`, `YC_FOLDER_ID`) or its
+        /// default.  Durations are sent in whole milliseconds, rounded up.
+        ///
+        /// `Debug` output redacts `api_key` and `iam_token`.
+        #[derive(Clone, Default, PartialEq, Eq)]
+        pub struct Config {
+            $( $(#[$doc])* pub $field: Option<$ty>, )*
+        }
+
+        impl Config {
+            /// The JSON keys this type writes, in field order: every key of
+            /// the header's config table.
+            pub const KEYS: &'static [&'static str] = &[$($key),*];
+
+            /// The `config_json` document for `yc_client_new`: the keys that
+            /// are set, in field order.
+            pub fn to_json(&self) -> String {
+                let mut out = String::from("{");
+                $(
+                    if let Some(v) = &self.$field {
+                        if out.len() > 1 {
+                            out.push(',');
+                        }
+                        write_quoted(&mut out, $key);
+                        out.push(':');
+                        v.write_json(&mut out);
+                    }
+                )*
+                out.push('}');
+                out
+            }
+        }
+
+        impl fmt::Debug for Config {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut d = f.debug_struct("Config");
+                $(
+                    if SECRETS.contains(&stringify!($field)) {
+                        d.field(stringify!($field), &self.$field.as_ref().map(|_| "<redacted>"));
+                    } else {
+                        d.field(stringify!($field), &self.$field);
+                    }
+                )*
+                d.finish()
+            }
+        }
+
+        impl ClientBuilder {
+            $(
+                #[doc = concat!("Sets `", $key, "`.")]
+                pub fn $field(mut self, value: $arg) -> Self {
+                    #[allow(clippy::redundant_closure_call)]
+                    { self.config.$field = Some(($conv)(value)); }
+                    self
+                }
+            )*
+        }
+    };
+}
+
+config_keys! {
+    /// Default `https://ai.api.cloud.yandex.net/v1`.
+    base_url: String = "base_url", set(impl Into<String>) => Into::into;
+    /// Sent as `Authorization: Api-Key <key>`.
+    api_key: String = "api_key", set(impl Into<String>) => Into::into;
+    /// Sent as `Authorization: Bearer <token>`.
+    iam_token: String = "iam_token", set(impl Into<String>) => Into::into;
+    /// Sent as `OpenAI-Project`; expands model short names to
+    /// `gpt://<folder>/<model>`.
+    folder_id: String = "folder_id", set(impl Into<String>) => Into::into;
+    /// One whole HTTP request (default 600 s).
+    timeout: Duration = "timeout_ms", set(Duration) => |d| d;
+    /// Connection set-up (default 5 s).
+    connect_timeout: Duration = "connect_timeout_ms", set(Duration) => |d| d;
+    /// Retries after the first attempt (default 2).
+    max_retries: u32 = "max_retries", set(u32) => |n| n;
+    /// First `wait` interval (default 500 ms).  Shorter notices the end of a
+    /// short job sooner, at the cost of more requests.
+    poll_interval: Duration = "poll_interval_ms", set(Duration) => |d| d;
+    /// Ceiling of the growing `wait` interval (default 5 s).
+    max_poll_interval: Duration = "max_poll_interval_ms", set(Duration) => |d| d;
+    /// `Some(false)` sends `x-data-logging-enabled: false`.
+    data_logging: bool = "data_logging", set(bool) => |b| b;
+    /// Default `ycbg/<version>`.
+    user_agent: String = "user_agent", set(impl Into<String>) => Into::into;
+    /// A PEM bundle to trust instead of the system store.
+    ca_file: String = "ca_file", set(impl Into<String>) => Into::into;
+    /// Extra request headers (see also [`ClientBuilder::header`]).
+    headers: BTreeMap<String, String> = "headers", set(BTreeMap<String, String>) => |h| h;
+    /// Largest accepted answer (default 64 MiB).
+    max_response_bytes: u64 = "max_response_bytes", set(u64) => |n| n;
+    /// Allow credentials over plain `http://` to non-loopback hosts.
+    allow_insecure_http: bool = "allow_insecure_http", set(bool) => |b| b;
+    /// The server honours `Idempotency-Key`, so a create whose answer was
+    /// lost may be resent with the same key (default false).
+    trust_idempotency_key: bool = "trust_idempotency_key", set(bool) => |b| b;
+}
+
 impl Config {
     /// An empty configuration (everything from the environment/defaults).
     pub fn new() -> Config {
         Config::default()
-    }
-
-    /// The `config_json` document for `yc_client_new`.
-    pub fn to_json(&self) -> String {
-        let mut out = String::from("{");
-        let key = |out: &mut String, name: &str| {
-            if out.len() > 1 {
-                out.push(',');
-            }
-            write_quoted(out, name);
-            out.push(':');
-        };
-        let strings = [
-            ("base_url", &self.base_url),
-            ("api_key", &self.api_key),
-            ("iam_token", &self.iam_token),
-            ("folder_id", &self.folder_id),
-            ("user_agent", &self.user_agent),
-            ("ca_file", &self.ca_file),
-        ];
-        for (name, v) in strings {
-            if let Some(v) = v {
-                key(&mut out, name);
-                write_quoted(&mut out, v);
-            }
-        }
-        let durations = [
-            ("timeout_ms", self.timeout),
-            ("connect_timeout_ms", self.connect_timeout),
-            ("poll_interval_ms", self.poll_interval),
-            ("max_poll_interval_ms", self.max_poll_interval),
-        ];
-        for (name, v) in durations {
-            if let Some(v) = v {
-                key(&mut out, name);
-                out.push_str(&millis(v).to_string());
-            }
-        }
-        let integers =
-            [("max_retries", self.max_retries.map(u64::from)), ("max_response_bytes", self.max_response_bytes)];
-        for (name, v) in integers {
-            if let Some(v) = v {
-                key(&mut out, name);
-                out.push_str(&v.to_string());
-            }
-        }
-        for (name, v) in [("data_logging", self.data_logging), ("allow_insecure_http", self.allow_insecure_http)] {
-            if let Some(v) = v {
-                key(&mut out, name);
-                out.push_str(if v { "true" } else { "false" });
-            }
-        }
-        if let Some(headers) = &self.headers {
-            key(&mut out, "headers");
-            out.push('{');
-            for (i, (name, value)) in headers.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_quoted(&mut out, name);
-                out.push(':');
-                write_quoted(&mut out, value);
-            }
-            out.push('}');
-        }
-        out.push('}');
-        out
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
-        f.debug_struct("Config")
-            .field("base_url", &self.base_url)
-            .field("api_key", &redacted(&self.api_key))
-            .field("iam_token", &redacted(&self.iam_token))
-            .field("folder_id", &self.folder_id)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("max_retries", &self.max_retries)
-            .field("poll_interval", &self.poll_interval)
-            .field("max_poll_interval", &self.max_poll_interval)
-            .field("data_logging", &self.data_logging)
-            .field("user_agent", &self.user_agent)
-            .field("ca_file", &self.ca_file)
-            .field("headers", &self.headers)
-            .field("max_response_bytes", &self.max_response_bytes)
-            .field("allow_insecure_http", &self.allow_insecure_http)
-            .finish()
     }
 }
 
@@ -170,54 +201,10 @@ pub struct ClientBuilder {
     config: Config,
 }
 
-macro_rules! setters {
-    ($( $(#[$doc:meta])* $name:ident : $ty:ty => $conv:expr ;)*) => {
-        $(
-            $(#[$doc])*
-            pub fn $name(mut self, value: $ty) -> Self {
-                #[allow(clippy::redundant_closure_call)]
-                { self.config.$name = Some(($conv)(value)); }
-                self
-            }
-        )*
-    };
-}
-
 impl ClientBuilder {
     /// A builder with nothing set.
     pub fn new() -> ClientBuilder {
         ClientBuilder::default()
-    }
-
-    setters! {
-        /// `base_url`.
-        base_url: impl Into<String> => Into::into;
-        /// `api_key`.
-        api_key: impl Into<String> => Into::into;
-        /// `iam_token`.
-        iam_token: impl Into<String> => Into::into;
-        /// `folder_id`.
-        folder_id: impl Into<String> => Into::into;
-        /// `timeout_ms`.
-        timeout: Duration => |d| d;
-        /// `connect_timeout_ms`.
-        connect_timeout: Duration => |d| d;
-        /// `max_retries`.
-        max_retries: u32 => |n| n;
-        /// `poll_interval_ms`.
-        poll_interval: Duration => |d| d;
-        /// `max_poll_interval_ms`.
-        max_poll_interval: Duration => |d| d;
-        /// `data_logging`.
-        data_logging: bool => |b| b;
-        /// `user_agent`.
-        user_agent: impl Into<String> => Into::into;
-        /// `ca_file`.
-        ca_file: impl Into<String> => Into::into;
-        /// `max_response_bytes`.
-        max_response_bytes: u64 => |n| n;
-        /// `allow_insecure_http`.
-        allow_insecure_http: bool => |b| b;
     }
 
     /// Adds one extra request header (`headers`).
@@ -270,7 +257,8 @@ mod tests {
             .header("X-A", "1")
             .header("X-B", "two\nlines")
             .max_response_bytes(1024)
-            .allow_insecure_http(true);
+            .allow_insecure_http(true)
+            .trust_idempotency_key(true);
         let v = Value::parse(&b.config().to_json()).unwrap();
         assert_eq!(v.get("base_url").and_then(Value::as_str), Some("http://127.0.0.1:1/v1"));
         assert_eq!(v.get("api_key").and_then(Value::as_str), Some("k\"ey"));
@@ -289,7 +277,8 @@ mod tests {
         assert_eq!(h.get("X-B").and_then(Value::as_str), Some("two\nlines"));
         assert_eq!(v.get("max_response_bytes").and_then(Value::as_u64), Some(1024));
         assert_eq!(v.get("allow_insecure_http").and_then(Value::as_bool), Some(true));
-        assert_eq!(v.as_object().unwrap().len(), 14);
+        assert_eq!(v.get("trust_idempotency_key").and_then(Value::as_bool), Some(true));
+        assert_eq!(v.as_object().unwrap().len(), 15);
     }
 
     #[test]

@@ -47,6 +47,32 @@ pub fn version() -> &'static str {
     unsafe { static_str(sys::yc_version()) }
 }
 
+/// Checks that the loaded library is the major version this crate was made
+/// for and at least its minor version (a minor release only adds
+/// functions).  [`Client`]'s constructors call it; a mismatch is an
+/// [`ErrorKind::Config`] error naming both versions.
+pub fn check_version() -> Result<()> {
+    let want = env!("CARGO_PKG_VERSION");
+    let have = version();
+    if compatible(want, have) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Config,
+        format!("the ycbg crate {want} needs libycbg {want} or a later minor version of it, but the loaded library is {have:?}"),
+    ))
+}
+
+/// Whether library version `have` serves a crate made for `want`: the same
+/// major version and at least its minor.
+fn compatible(want: &str, have: &str) -> bool {
+    let major_minor = |v: &str| -> Option<(u64, u64)> {
+        let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
+        Some((parts.next()??, parts.next()??))
+    };
+    matches!((major_minor(want), major_minor(have)), (Some(w), Some(h)) if h.0 == w.0 && h.1 >= w.1)
+}
+
 /// The library's own name for a raw status value (`yc_status_name`):
 /// `"error"` for `YC_STATUS_ERROR`, `"unknown"` outside the enum.
 pub fn status_name(raw: sys::yc_status) -> &'static str {
@@ -145,6 +171,7 @@ impl Client {
     }
 
     fn from_ptr(config: *const c_char) -> Result<Client> {
+        check_version()?;
         let mut err: *mut c_char = ptr::null_mut();
         // SAFETY: config is NULL or a NUL-terminated string alive for the
         // call; err is a valid out-pointer.
@@ -316,11 +343,18 @@ impl Task {
         TaskResult::parse(&self.result_json()?)
     }
 
-    /// The output text (`""` until there is output; no network request).
+    /// The output text (`""` until there is output; no network request):
+    /// all of it, also past a NUL inside it, as in [`TaskResult::output_text`].
     pub fn output_text(&self) -> Result<String> {
-        // SAFETY: self.raw is live; the string is ours to free.
-        unsafe { take_string(sys::yc_output_text(self.raw.as_ptr())) }
-            .ok_or_else(|| Error::new(ErrorKind::Other, "yc_output_text returned NULL"))
+        let mut len: usize = 0;
+        // SAFETY: self.raw is live; the string is ours to free, and holds
+        // `len` bytes before its terminating NUL.
+        unsafe {
+            let s = LibString::take(sys::yc_output_text_len(self.raw.as_ptr(), &mut len))
+                .ok_or_else(|| Error::new(ErrorKind::Other, "yc_output_text_len returned NULL"))?;
+            let bytes = std::slice::from_raw_parts(s.0.as_ptr().cast::<u8>(), len);
+            Ok(String::from_utf8_lossy(bytes).into_owned())
+        }
     }
 
     /// The raw handle, for calling `ycbg_sys` directly.  It stays owned by
@@ -444,6 +478,16 @@ mod tests {
         send::<Error>();
         sync::<Error>();
         send::<TaskResult>();
+    }
+
+    #[test]
+    fn version_compatibility_rule() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.0", "0.2.3")); // a later minor only adds
+        assert!(!compatible("0.2.0", "0.1.9")); // older minor: functions missing
+        assert!(!compatible("0.1.0", "1.1.0")); // another major
+        assert!(!compatible("0.1.0", ""));
+        assert!(!compatible("0.1.0", "x.y"));
     }
 
     #[test]

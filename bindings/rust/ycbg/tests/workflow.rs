@@ -262,3 +262,15 @@ fn tasks_move_between_threads() {
         assert_eq!(task.result().unwrap().status, Status::Completed);
     }
 }
+
+#[test]
+fn output_text_keeps_a_nul_inside() {
+    // JSON text may carry "\u0000": output_text returns all of it, the same
+    // text as the result document (yc_output_text_len, not yc_output_text).
+    let emu = Emulator::start_with(20, 30, &[]);
+    let client = emu.client();
+    let task = client.create(MODEL, "before\0after").expect("create");
+    assert_eq!(task.wait(LONG).expect("wait"), Status::Completed);
+    assert_eq!(task.output_text().unwrap(), "Echo: before\0after");
+    assert_eq!(task.result().unwrap().output_text, "Echo: before\0after");
+}
