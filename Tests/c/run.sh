@@ -26,7 +26,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=$REPO/build/tests
 LOGS=$OUT/logs
-PROGRAMS=(test_args test_workflow test_faults test_threads test_memory test_reliability test_soak)
+PROGRAMS=(test_args test_workflow test_faults test_threads test_memory test_reliability test_soak
+          test_limits)
 
 case "$mode" in
   plain | valgrind | asan | tsan) ;;
