@@ -24,9 +24,11 @@
  *   Ownership.  Arguments are borrowed for the duration of the call only.
  *   Every `char *` returned, and every string stored through `error_json`, is
  *   owned by the caller and must be released with yc_free() (never free():
- *   the library may use another allocator).  A `const char *` result is
- *   borrowed: it is static, or lives as long as the handle it came from.
- *   Every *_free(NULL) is a no-op.
+ *   the library may use another allocator).  These strings come from the
+ *   library's own allocator whatever allocator the host installs for
+ *   Jansson (json_set_alloc_funcs), so yc_free() always matches.  A
+ *   `const char *` result is borrowed: it is static, or lives as long as the
+ *   handle it came from.  Every *_free(NULL) is a no-op.
  *
  *   Errors.  Nothing here aborts, traps or prints, whatever the value of a
  *   numeric argument, config value or server header.  Constructors return NULL
@@ -41,7 +43,12 @@
  *   config, network, timeout, http, api, protocol, generation.
  *   "message" is always present and never contains the API key or IAM
  *   token (any credential of 6 or more characters is masked as
- *   "[REDACTED]" wherever it appears, also in server-echoed text).
+ *   "[REDACTED]" wherever it appears, also in server-echoed text).  The
+ *   same masking covers every string the library returns (yc_result(),
+ *   yc_output_text()).  When memory runs out while such a string is being
+ *   made, the function gives NULL instead (for `error_json`: *error_json
+ *   stays NULL while the function still reports its failure), never the
+ *   unmasked text.
  *   "retryable" is always present.  "http_status", "code" and "request_id"
  *   are present when known.
  *
@@ -158,7 +165,8 @@ void yc_free(void *ptr);
  *
  * Returns the client, or NULL on failure.  When error_json is not NULL it
  * receives NULL on success, or an error document the caller releases with
- * yc_free().  No network request is made.
+ * yc_free() (NULL if memory ran out while making it; see CONVENTIONS).  No
+ * network request is made.
  */
 yc_client *yc_client_new(const char *config_json, char **error_json);
 
@@ -283,7 +291,8 @@ char *yc_result(yc_task *task);
 
 /*
  * The result's "output_text" as a plain UTF-8 string ("" until there is
- * output), owned by the caller (yc_free()).  NULL only when task is NULL.
+ * output), owned by the caller (yc_free()).  NULL only when task is NULL or
+ * memory is exhausted.
  */
 char *yc_output_text(yc_task *task);
 

@@ -29,11 +29,13 @@ public func yc_free(_ pointer: UnsafeMutableRawPointer?) {
 public func yc_client_new(_ configJSON: UnsafePointer<CChar>?,
                           _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer? {
     errorJSON?.pointee = nil
+    let config = configJSON.map(bytes)
     do {
-        let client = try Client(configJSON: configJSON.map(bytes))
+        let client = try Client(configJSON: config)
         return clients.register(ClientHandle(client))
     } catch {
-        report(error, to: errorJSON, redactor: nil)
+        guard errorJSON != nil else { return nil }
+        report(error, to: errorJSON, redactor: Configuration.candidateRedactor(config))
         return nil
     }
 }
@@ -85,14 +87,13 @@ public func yc_cancel(_ task: UnsafeMutableRawPointer?) -> Int32 {
 @_cdecl("yc_result")
 public func yc_result(_ task: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<CChar>? {
     guard let handle = tasks.lookup(task) else { return nil }
-    return redactedCString(handle.task.result(), redactor: handle.task.client.redactor)
+    return handle.task.client.redactor.exported(handle.task.result())
 }
 
 @_cdecl("yc_output_text")
 public func yc_output_text(_ task: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<CChar>? {
     guard let handle = tasks.lookup(task) else { return nil }
-    let text = handle.task.client.redactor.redact(handle.task.outputText)
-    return strdup(text)
+    return handle.task.client.redactor.exported(handle.task.outputText)
 }
 
 @_cdecl("yc_task_free")
@@ -130,18 +131,11 @@ private func bytes(_ text: UnsafePointer<CChar>) -> [UInt8] {
     Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
 }
 
-/// Stores `error` as JSON in `*out` (when the caller asked for it).
+/// Stores `error` as JSON in `*out` (when the caller asked for it), through
+/// the redactor's exit: NULL when memory ran out, never unmasked text.
 private func report(_ error: YCError, to out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
                     redactor: Redactor?) {
     guard let out else { return }
-    out.pointee = error.json(redactedBy: redactor).serializedCString()
-}
-
-/// Serializes `doc`, with any credential in it masked.
-private func redactedCString(_ doc: JSON, redactor: Redactor) -> UnsafeMutablePointer<CChar>? {
-    guard let text = doc.serializedCString() else { return nil }
-    let length = strlen(text)
-    guard let clean = redactor.redactedCopy(UnsafeRawBufferPointer(start: text, count: length)) else { return text }
-    free(text)
-    return UnsafeMutableRawPointer(clean.pointer).assumingMemoryBound(to: CChar.self)
+    let redactor = redactor ?? Redactor(secrets: [])
+    out.pointee = redactor.exported(error.json(redactedBy: redactor))
 }

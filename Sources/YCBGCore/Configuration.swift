@@ -60,12 +60,18 @@ public struct Configuration: Sendable {
             return try parseUnredacted(json, environment: environment)
         } catch {
             var error = error
-            let doc = try? json.map { bytes throws(YCError) in try JSON.parse(bytes, what: "config_json") }
-            let candidates = [doc?["api_key"]?.stringValue, doc?["iam_token"]?.stringValue,
-                              environment("YC_API_KEY"), environment("YC_IAM_TOKEN")]
-            error.message = Redactor(secrets: candidates).redact(withoutQuotedInput(error.message))
+            error.message = candidateRedactor(json, environment: environment).redact(withoutQuotedInput(error.message))
             throw error
         }
+    }
+
+    /// Masks every credential a config might hold, usable also when the
+    /// config does not parse: api_key and iam_token from the JSON, and both
+    /// credential variables.
+    public static func candidateRedactor(_ json: [UInt8]?, environment: Environment = processEnvironment) -> Redactor {
+        let doc = try? json.map { bytes throws(YCError) in try JSON.parse(bytes, what: "config_json") }
+        return Redactor(secrets: [doc?["api_key"]?.stringValue, doc?["iam_token"]?.stringValue,
+                                  environment("YC_API_KEY"), environment("YC_IAM_TOKEN")])
     }
 
     /// Jansson's parse errors quote up to 20 bytes "near" the error, which in
