@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson",
                        providers: [.apt(["libjansson-dev"])]),
         // Typed wrappers for curl's variadic calls and Jansson's macros.
+        // Minimum versions (checked by #error there and at run time by
+        // yc_client_new, declared in ycbg.pc): libcurl 7.85.0, Jansson 2.13.
         .target(name: "CYCShim", dependencies: ["CCurl", "CJansson"]),
         // The one exit for text leaving the library: JSON text in the
         // library's own malloc'd memory, credentials masked, fail-closed.

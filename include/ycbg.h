@@ -163,6 +163,10 @@ void yc_free(void *ptr);
  * and its range; an integer too large for 64 bits is not JSON the library
  * reads: kind "invalid_json" with its line and column.
  *
+ * The libcurl and Jansson loaded at run time are checked here too: a
+ * libcurl older than 7.85.0 or a Jansson older than 2.13 is a "config"
+ * error naming the library, the version found and the minimum.
+ *
  * Returns the client, or NULL on failure.  When error_json is not NULL it
  * receives NULL on success, or an error document the caller releases with
  * yc_free() (NULL if memory ran out while making it; see CONVENTIONS).  No

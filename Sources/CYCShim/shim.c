@@ -6,6 +6,34 @@
 #include <string.h>
 #include <time.h>
 
+/* The oldest libraries ycbg builds against (yc_client_new checks the ones
+ * loaded at run time; ycbg.pc declares them too):
+ *   libcurl 7.85.0: CURLOPT_PROTOCOLS_STR (and curl_multi_poll 7.66,
+ *                   curl_multi_wakeup 7.68, CURLE_HTTP3 7.68);
+ *   Jansson 2.13:   jansson_version_str (the run-time check), json_dumpb
+ *                   2.10, thread-safe reference counts 2.11. */
+#if LIBCURL_VERSION_NUM < 0x075500
+#error "ycbg needs libcurl 7.85.0 or newer"
+#endif
+#if JANSSON_VERSION_HEX < 0x020d00
+#error "ycbg needs Jansson 2.13 or newer"
+#endif
+
+/* Weak, so that an older Jansson (without it) loads and is reported as too
+ * old instead of failing at the first call. */
+#pragma weak jansson_version_str
+
+unsigned ycs_curl_version(const char **text) {
+    const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+    if (!info) { *text = NULL; return 0; }
+    *text = info->version;
+    return info->version_num;
+}
+
+const char *ycs_jansson_version(void) {
+    return jansson_version_str ? jansson_version_str() : NULL;
+}
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_result = CURLE_FAILED_INIT;
 

@@ -27,7 +27,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 OUT=$REPO/build/tests
 LOGS=$OUT/logs
 PROGRAMS=(test_args test_workflow test_faults test_threads test_memory test_reliability test_soak
-          test_limits test_allocator test_redact test_oom)
+          test_limits test_allocator test_redact test_oom test_versions)
 
 case "$mode" in
   plain | valgrind | asan | tsan) ;;

@@ -11,6 +11,12 @@
 
 /* ---- libcurl ---- */
 
+/* The loaded libcurl's version number (0xMMmmpp) and text (NULL if unknown). */
+unsigned ycs_curl_version(const char **text);
+/* The loaded Jansson's version text; NULL if it is older than 2.13 (no
+ * jansson_version_str). */
+const char *ycs_jansson_version(void);
+
 /* curl_global_init once per process (thread-safe). Returns CURLE_OK or the failure. */
 CURLcode ycs_curl_global_init(void);
 
