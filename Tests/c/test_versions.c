@@ -18,6 +18,10 @@
 #error "YCBG_TESTS_OUT (the directory of the preload library) is set by Tests/c/Makefile"
 #endif
 
+/* This program's own path, to run it again as the child (not
+ * /proc/self/exe: under valgrind that is valgrind's tool). */
+static char self[4096];
+
 #define CONFIG "{\"base_url\": \"http://127.0.0.1:9/v1\", \"api_key\": \"versions-key\"}"
 
 /* The child: one yc_client_new, its error document (or "OK") on stdout. */
@@ -55,7 +59,7 @@ static char *run_child(const char *fake_curl, const char *fake_jansson) {
         char *opts = th_strdup_printf("%s%sverify_asan_link_order=0", asan ? asan : "", asan && *asan ? ":" : "");
         setenv("ASAN_OPTIONS", opts, 1);
         char *argv[] = {"test_versions", "--child", NULL};
-        execv("/proc/self/exe", argv);
+        execv(self, argv);
         _exit(127);
     }
     close(out[1]);
@@ -153,5 +157,9 @@ TEST(an_old_jansson_is_a_config_error) {
 
 int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "--child") == 0) return child();
+    if (!realpath(argv[0], self)) {
+        fprintf(stderr, "test_versions: cannot resolve %s\n", argv[0]);
+        return 1;
+    }
     return th_main(argc, argv);
 }
