@@ -21,9 +21,14 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson",
                        providers: [.apt(["libjansson-dev"])]),
         // Typed wrappers for curl's variadic calls and Jansson's macros.
+        // Minimum versions (checked by #error there and at run time by
+        // yc_client_new, declared in ycbg.pc): libcurl 7.85.0, Jansson 2.13.
         .target(name: "CYCShim", dependencies: ["CCurl", "CJansson"]),
+        // The one exit for text leaving the library: JSON text in the
+        // library's own malloc'd memory, credentials masked, fail-closed.
+        .target(name: "CYCText", dependencies: ["CJansson"]),
         // The Swift core: configuration, transport, JSON, API calls, tasks. No Foundation.
-        .target(name: "YCBGCore", dependencies: ["CYCShim", "CCurl", "CJansson"]),
+        .target(name: "YCBGCore", dependencies: ["CYCShim", "CYCText", "CCurl", "CJansson"]),
         // The thin @_cdecl layer that is include/ycbg.h.
         .target(name: "YCBG", dependencies: ["YCBGCore", "CYCShim"], exclude: ["exports.map"]),
         // The local Responses API emulator (tests, demo).

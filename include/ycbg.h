@@ -24,11 +24,14 @@
  *   Ownership.  Arguments are borrowed for the duration of the call only.
  *   Every `char *` returned, and every string stored through `error_json`, is
  *   owned by the caller and must be released with yc_free() (never free():
- *   the library may use another allocator).  A `const char *` result is
- *   borrowed: it is static, or lives as long as the handle it came from.
- *   Every *_free(NULL) is a no-op.
+ *   the library may use another allocator).  These strings come from the
+ *   library's own allocator whatever allocator the host installs for
+ *   Jansson (json_set_alloc_funcs), so yc_free() always matches.  A
+ *   `const char *` result is borrowed: it is static, or lives as long as the
+ *   handle it came from.  Every *_free(NULL) is a no-op.
  *
- *   Errors.  Nothing here aborts, traps or prints.  Constructors return NULL
+ *   Errors.  Nothing here aborts, traps or prints, whatever the value of a
+ *   numeric argument, config value or server header.  Constructors return NULL
  *   and describe the failure in `*error_json` (when `error_json` is not NULL);
  *   a task records the error of its last failed call in yc_result()'s
  *   "error".  An error document looks like
@@ -40,7 +43,12 @@
  *   config, network, timeout, http, api, protocol, generation.
  *   "message" is always present and never contains the API key or IAM
  *   token (any credential of 6 or more characters is masked as
- *   "[REDACTED]" wherever it appears, also in server-echoed text).
+ *   "[REDACTED]" wherever it appears, also in server-echoed text).  The
+ *   same masking covers every string the library returns (yc_result(),
+ *   yc_output_text()).  When memory runs out while such a string is being
+ *   made, the function gives NULL instead (for `error_json`: *error_json
+ *   stays NULL while the function still reports its failure), never the
+ *   unmasked text.
  *   "retryable" is always present.  "http_status", "code" and "request_id"
  *   are present when known.
  *
@@ -138,16 +146,18 @@ void yc_free(void *ptr);
  *   iam_token            string  YC_IAM_TOKEN; sent as "Authorization: Bearer <token>"
  *   folder_id            string  YC_FOLDER_ID; sent as "OpenAI-Project", and used to
  *                                expand model short names to gpt://<folder>/<model>
- *   timeout_ms           integer 600000, one whole HTTP request
- *   connect_timeout_ms   integer 5000
- *   max_retries          integer 2, retries after the first attempt
- *   poll_interval_ms     integer 500, first yc_wait() interval
- *   max_poll_interval_ms integer 5000, ceiling of the growing interval
+ *   timeout_ms           integer 600000, one whole HTTP request; 1 to 86400000
+ *   connect_timeout_ms   integer 5000; 1 to 3600000
+ *   max_retries          integer 2, retries after the first attempt; 0 to 100
+ *   poll_interval_ms     integer 500, first yc_wait() interval; 1 to 3600000
+ *   max_poll_interval_ms integer 5000, ceiling of the growing interval;
+ *                                1 to 3600000, not below poll_interval_ms
  *   data_logging         bool    false sends "x-data-logging-enabled: false"
  *   user_agent           string  "ycbg/<version>"
  *   ca_file              string  PEM bundle to trust instead of the system store
  *   headers              object  extra request headers, string -> string
- *   max_response_bytes   integer 67108864; a larger answer is an error
+ *   max_response_bytes   integer 67108864; a larger answer is an error;
+ *                                1 to 1099511627776 (1 TiB)
  *   allow_insecure_http  bool    false: plain http:// only to loopback hosts
  *   trust_idempotency_key bool   false: the server honours Idempotency-Key, so
  *                                a create whose answer was lost (reset, timeout,
@@ -159,10 +169,19 @@ void yc_free(void *ptr);
  * keys, wrong types, both credentials, none, an unusable base_url, and
  * credentials over plain http:// to a non-loopback host are errors of kind
  * "config" naming the key; these are detected here, before any connection.
+ * An integer key outside the range given above, or given as a number with a
+ * fraction or an exponent (1.5, 1e3), is a "config" error naming the key
+ * and its range; an integer too large for 64 bits is not JSON the library
+ * reads: kind "invalid_json" with its line and column.
+ *
+ * The libcurl and Jansson loaded at run time are checked here too: a
+ * libcurl older than 7.85.0 or a Jansson older than 2.13 is a "config"
+ * error naming the library, the version found and the minimum.
  *
  * Returns the client, or NULL on failure.  When error_json is not NULL it
  * receives NULL on success, or an error document the caller releases with
- * yc_free().  No network request is made.
+ * yc_free() (NULL if memory ran out while making it; see CONVENTIONS).  No
+ * network request is made.
  */
 yc_client *yc_client_new(const char *config_json, char **error_json);
 
@@ -235,13 +254,15 @@ yc_status yc_poll(yc_task *task);
 
 /*
  * Polls until the task is terminal or timeout_ms milliseconds have passed
- * (timeout_ms < 0: no limit).  Polls follow a schedule kept in the task: the
- * interval starts at poll_interval_ms and grows by half up to
- * max_poll_interval_ms, and the server's openai-poll-after-ms / Retry-After
- * hints replace it when given.  Because the schedule lives in the task,
- * waiting in short slices (to stay responsive to Ctrl-C or a context) polls
- * no more often than one long wait; timeout_ms == 0 polls once if a poll is
- * due and never sleeps.
+ * (timeout_ms < 0: no limit; every value of long is accepted, and one whose
+ * deadline lies beyond the clock's range, LONG_MAX say, waits without a
+ * limit too).  Polls follow a schedule kept in the task: the interval starts
+ * at poll_interval_ms and grows by half up to max_poll_interval_ms, and the
+ * server's openai-poll-after-ms / Retry-After hints replace it when given
+ * (a hint is capped at 120 s; one that is not a number >= 0 is ignored).
+ * Because the schedule lives in the task, waiting in short slices (to stay
+ * responsive to Ctrl-C or a context) polls no more often than one long wait;
+ * timeout_ms == 0 polls once if a poll is due and never sleeps.
  *
  * It never sleeps, and never starts a request, past the deadline.  A request
  * already under way finishes within timeout_ms (it is not cut at the
@@ -285,7 +306,8 @@ char *yc_result(yc_task *task);
 
 /*
  * The result's "output_text" as a plain UTF-8 string ("" until there is
- * output), owned by the caller (yc_free()).  NULL only when task is NULL.
+ * output), owned by the caller (yc_free()).  NULL only when task is NULL or
+ * memory is exhausted.
  */
 char *yc_output_text(yc_task *task);
 

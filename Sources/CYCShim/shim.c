@@ -16,6 +16,34 @@ const char *ycs_version_string(void) {
     return YCS_STR(YCBG_VERSION_MAJOR) "." YCS_STR(YCBG_VERSION_MINOR) "." YCS_STR(YCBG_VERSION_PATCH);
 }
 
+/* The oldest libraries ycbg builds against (yc_client_new checks the ones
+ * loaded at run time; ycbg.pc declares them too):
+ *   libcurl 7.85.0: CURLOPT_PROTOCOLS_STR (and curl_multi_poll 7.66,
+ *                   curl_multi_wakeup 7.68, CURLE_HTTP3 7.68);
+ *   Jansson 2.13:   jansson_version_str (the run-time check), json_dumpb
+ *                   2.10, thread-safe reference counts 2.11. */
+#if LIBCURL_VERSION_NUM < 0x075500
+#error "ycbg needs libcurl 7.85.0 or newer"
+#endif
+#if JANSSON_VERSION_HEX < 0x020d00
+#error "ycbg needs Jansson 2.13 or newer"
+#endif
+
+/* Weak, so that an older Jansson (without it) loads and is reported as too
+ * old instead of failing at the first call. */
+#pragma weak jansson_version_str
+
+unsigned ycs_curl_version(const char **text) {
+    const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+    if (!info) { *text = NULL; return 0; }
+    *text = info->version;
+    return info->version_num;
+}
+
+const char *ycs_jansson_version(void) {
+    return jansson_version_str ? jansson_version_str() : NULL;
+}
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_result = CURLE_FAILED_INIT;
 
@@ -119,46 +147,8 @@ json_t *ycs_json_loadb(const char *text, size_t len, int *line, int *column,
 
 int ycs_json_typeof(const json_t *j) { return j ? (int)json_typeof(j) : -1; }
 
-char *ycs_json_dumps(const json_t *j, size_t *len) {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (s && len) *len = strlen(s);
-    return s;
-}
-
 void ycs_json_decref(json_t *j) { json_decref(j); }
 json_t *ycs_json_incref(json_t *j) { return json_incref(j); }
-
-char *ycs_redact(const char *text, size_t len, const char *const *secrets,
-                 size_t n_secrets, size_t *out_len) {
-    static const char mask[] = "[REDACTED]";
-    const size_t mask_len = sizeof mask - 1;
-    char *result = NULL;
-    const char *src = text;
-    size_t src_len = len;
-    for (size_t s = 0; s < n_secrets; s++) {
-        const char *secret = secrets[s];
-        size_t slen = secret ? strlen(secret) : 0;
-        if (slen == 0 || !memmem(src, src_len, secret, slen)) continue;
-        char *out = NULL;
-        size_t out_n = 0, out_cap = 0;
-        const char *p = src, *end = src + src_len, *hit;
-        int ok = 1;
-        while (ok && (hit = memmem(p, (size_t)(end - p), secret, slen))) {
-            ok = append(&out, &out_n, &out_cap, p, (size_t)(hit - p)) &&
-                 append(&out, &out_n, &out_cap, mask, mask_len);
-            p = hit + slen;
-        }
-        ok = ok && append(&out, &out_n, &out_cap, p, (size_t)(end - p));
-        if (!ok) { free(out); free(result); return NULL; }
-        if (!out) { out = calloc(1, 1); if (!out) { free(result); return NULL; } }
-        free(result);
-        result = out;
-        src = out;
-        src_len = out_n;
-    }
-    if (result && out_len) *out_len = src_len;
-    return result;
-}
 
 int64_t ycs_timegm(int year, int month, int day, int hour, int minute, int second) {
     struct tm t;

@@ -29,11 +29,13 @@ public func yc_free(_ pointer: UnsafeMutableRawPointer?) {
 public func yc_client_new(_ configJSON: UnsafePointer<CChar>?,
                           _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer? {
     errorJSON?.pointee = nil
+    let config = configJSON.map(bytes)
     do {
-        let client = try Client(configJSON: configJSON.map(bytes))
+        let client = try Client(configJSON: config)
         return clients.register(ClientHandle(client))
     } catch {
-        report(error, to: errorJSON, redactor: nil)
+        guard errorJSON != nil else { return nil }
+        report(error, to: errorJSON, redactor: Configuration.candidateRedactor(config))
         return nil
     }
 }
@@ -85,7 +87,7 @@ public func yc_cancel(_ task: UnsafeMutableRawPointer?) -> Int32 {
 @_cdecl("yc_result")
 public func yc_result(_ task: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<CChar>? {
     guard let handle = tasks.lookup(task) else { return nil }
-    return redactedCString(handle.task.result(), redactor: handle.task.client.redactor)
+    return handle.task.client.redactor.exported(handle.task.result())
 }
 
 @_cdecl("yc_output_text")
@@ -134,35 +136,21 @@ private func bytes(_ text: UnsafePointer<CChar>) -> [UInt8] {
     Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
 }
 
-/// Stores `error` as JSON in `*out` (when the caller asked for it).
+/// Stores `error` as JSON in `*out` (when the caller asked for it), through
+/// the redactor's exit: NULL when memory ran out, never unmasked text.
 private func report(_ error: YCError, to out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
                     redactor: Redactor?) {
     guard let out else { return }
-    out.pointee = error.json(redactedBy: redactor).serializedCString()
+    let redactor = redactor ?? Redactor(secrets: [])
+    out.pointee = redactor.exported(error.json(redactedBy: redactor))
 }
 
-/// The task's output text, credentials masked, as a malloc'd NUL-terminated
-/// copy of all its bytes (NULs inside included); `*length` (when given)
-/// receives the byte count without the terminator, 0 on failure.
+/// The task's output text through the redactor's exit: all its bytes (NULs
+/// inside included) and a terminator; `*length` (when given) receives the
+/// byte count without the terminator, 0 on failure.
 private func outputTextCopy(_ task: UnsafeMutableRawPointer?,
                             _ length: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<CChar>? {
     length?.pointee = 0
     guard let handle = tasks.lookup(task) else { return nil }
-    var text = handle.task.client.redactor.redact(handle.task.outputText)
-    return text.withUTF8 { utf8 -> UnsafeMutablePointer<CChar>? in
-        guard let copy = malloc(utf8.count + 1)?.assumingMemoryBound(to: CChar.self) else { return nil }
-        if let base = utf8.baseAddress { memcpy(copy, base, utf8.count) }
-        copy[utf8.count] = 0
-        length?.pointee = utf8.count
-        return copy
-    }
-}
-
-/// Serializes `doc`, with any credential in it masked.
-private func redactedCString(_ doc: JSON, redactor: Redactor) -> UnsafeMutablePointer<CChar>? {
-    guard let text = doc.serializedCString() else { return nil }
-    let length = strlen(text)
-    guard let clean = redactor.redactedCopy(UnsafeRawBufferPointer(start: text, count: length)) else { return text }
-    free(text)
-    return UnsafeMutableRawPointer(clean.pointer).assumingMemoryBound(to: CChar.self)
+    return handle.task.client.redactor.exported(handle.task.outputText, length: length)
 }

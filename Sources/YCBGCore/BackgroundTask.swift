@@ -71,9 +71,9 @@ public final class BackgroundTask: @unchecked Sendable {
         let config = client.api.config
         state.withLock { s in
             let interval = s.intervalMs ?? config.pollIntervalMs
-            let delay = min(hintMs ?? interval, Int(RetryPolicy.maxServerDelayMs))
-            s.nextPollAtMs = Clock.nowMs() + Int64(delay)
-            s.intervalMs = min(interval + interval / 2 + 1, config.maxPollIntervalMs)
+            let delay = min(max(hintMs ?? interval, 0), Int(RetryPolicy.maxServerDelayMs))
+            s.nextPollAtMs = Clock.nowMs().addingSaturated(Int64(delay))
+            s.intervalMs = min(interval.addingSaturated(interval / 2 + 1), config.maxPollIntervalMs)
         }
     }
 

@@ -9,7 +9,9 @@ public final class Client: Sendable {
     }
 
     /// From raw UTF-8 config bytes (invalid UTF-8 is an `invalid_json` error).
+    /// The loaded libcurl and Jansson are checked first (`Dependencies`).
     public convenience init(configJSON: [UInt8]?, environment: @escaping Configuration.Environment = Configuration.processEnvironment) throws(YCError) {
+        try Dependencies.check()
         let config = try Configuration.parse(configJSON, environment: environment)
         self.init(config: config, transport: try CurlTransport(caFile: config.caFile, userAgent: config.userAgent))
     }

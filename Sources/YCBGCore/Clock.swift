@@ -17,7 +17,7 @@ public enum Clock {
 
     public static func sleep(ms: Int64) {
         guard ms > 0 else { return }
-        var request = timespec(tv_sec: Int(ms / 1000), tv_nsec: Int(ms % 1000) * 1_000_000)
+        var request = timespec(tv_sec: Int(clamping: ms / 1000), tv_nsec: Int(ms % 1000) * 1_000_000)
         var remaining = timespec()
         // nanosleep returns early on a signal: sleep the rest.
         while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
@@ -30,9 +30,11 @@ public struct Deadline: Sendable {
     public let atMs: Int64?
 
     public static let none = Deadline(atMs: nil)
-    public static func after(ms: Int64) -> Deadline { Deadline(atMs: Clock.nowMs() + ms) }
+    /// `ms` from now; a deadline beyond Int64's range is the latest one
+    /// (a caller may pass LONG_MAX).
+    public static func after(ms: Int64) -> Deadline { Deadline(atMs: Clock.nowMs().addingSaturated(ms)) }
 
     /// Milliseconds left (nil: unlimited; 0 when passed).
-    public var remainingMs: Int64? { atMs.map { max(0, $0 - Clock.nowMs()) } }
+    public var remainingMs: Int64? { atMs.map { max(0, $0.subtractingSaturated(Clock.nowMs())) } }
     public var hasPassed: Bool { remainingMs == 0 }
 }

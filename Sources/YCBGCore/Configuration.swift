@@ -60,12 +60,18 @@ public struct Configuration: Sendable {
             return try parseUnredacted(json, environment: environment)
         } catch {
             var error = error
-            let doc = try? json.map { bytes throws(YCError) in try JSON.parse(bytes, what: "config_json") }
-            let candidates = [doc?["api_key"]?.stringValue, doc?["iam_token"]?.stringValue,
-                              environment("YC_API_KEY"), environment("YC_IAM_TOKEN")]
-            error.message = Redactor(secrets: candidates).redact(withoutQuotedInput(error.message))
+            error.message = candidateRedactor(json, environment: environment).redact(withoutQuotedInput(error.message))
             throw error
         }
+    }
+
+    /// Masks every credential a config might hold, usable also when the
+    /// config does not parse: api_key and iam_token from the JSON, and both
+    /// credential variables.
+    public static func candidateRedactor(_ json: [UInt8]?, environment: Environment = processEnvironment) -> Redactor {
+        let doc = try? json.map { bytes throws(YCError) in try JSON.parse(bytes, what: "config_json") }
+        return Redactor(secrets: [doc?["api_key"]?.stringValue, doc?["iam_token"]?.stringValue,
+                                  environment("YC_API_KEY"), environment("YC_IAM_TOKEN")])
     }
 
     /// Jansson's parse errors quote up to 20 bytes "near" the error, which in
@@ -91,16 +97,16 @@ public struct Configuration: Sendable {
         var c = Configuration(credential: .apiKey(""))
         c.baseURL = try keys.string("base_url") ?? environment("YC_BASE_URL") ?? defaultBaseURL
         c.folderID = try keys.string("folder_id") ?? environment("YC_FOLDER_ID")
-        c.timeoutMs = try keys.integer("timeout_ms", in: 1...86_400_000) ?? c.timeoutMs
-        c.connectTimeoutMs = try keys.integer("connect_timeout_ms", in: 1...3_600_000) ?? c.connectTimeoutMs
-        c.maxRetries = try keys.integer("max_retries", in: 0...100) ?? c.maxRetries
-        c.pollIntervalMs = try keys.integer("poll_interval_ms", in: 1...3_600_000) ?? c.pollIntervalMs
-        c.maxPollIntervalMs = try keys.integer("max_poll_interval_ms", in: 1...3_600_000) ?? max(c.maxPollIntervalMs, c.pollIntervalMs)
+        c.timeoutMs = try keys.integer(.timeoutMs) ?? c.timeoutMs
+        c.connectTimeoutMs = try keys.integer(.connectTimeoutMs) ?? c.connectTimeoutMs
+        c.maxRetries = try keys.integer(.maxRetries) ?? c.maxRetries
+        c.pollIntervalMs = try keys.integer(.pollIntervalMs) ?? c.pollIntervalMs
+        c.maxPollIntervalMs = try keys.integer(.maxPollIntervalMs) ?? max(c.maxPollIntervalMs, c.pollIntervalMs)
         c.dataLogging = try keys.bool("data_logging")
         c.userAgent = try keys.string("user_agent") ?? c.userAgent
         c.caFile = try keys.string("ca_file")
         c.headers = try keys.headers("headers")
-        c.maxResponseBytes = try keys.integer("max_response_bytes", in: 1...(1 << 40)) ?? c.maxResponseBytes
+        c.maxResponseBytes = try keys.integer(.maxResponseBytes) ?? c.maxResponseBytes
         c.allowInsecureHTTP = try keys.bool("allow_insecure_http") ?? false
         c.trustIdempotencyKey = try keys.bool("trust_idempotency_key") ?? false
         try keys.rejectUnknown()
@@ -180,6 +186,49 @@ public struct Configuration: Sendable {
     }
 }
 
+extension Configuration {
+    /// An integer config key and the values it accepts. Every integer key is
+    /// read through one of these (`ConfigKeys.integer`), so a value outside
+    /// its range, a fraction, an exponent number or a non-number is a
+    /// `config` error naming the key and the range, and no later arithmetic
+    /// on a config value can overflow. include/ycbg.h documents each range.
+    public struct IntegerKey: Sendable {
+        public let name: String
+        public let range: ClosedRange<Int>
+
+        public init(_ name: String, _ range: ClosedRange<Int>) {
+            self.name = name
+            self.range = range
+        }
+
+        public static let timeoutMs = IntegerKey("timeout_ms", 1...86_400_000)
+        public static let connectTimeoutMs = IntegerKey("connect_timeout_ms", 1...3_600_000)
+        public static let maxRetries = IntegerKey("max_retries", 0...100)
+        public static let pollIntervalMs = IntegerKey("poll_interval_ms", 1...3_600_000)
+        public static let maxPollIntervalMs = IntegerKey("max_poll_interval_ms", 1...3_600_000)
+        public static let maxResponseBytes = IntegerKey("max_response_bytes", 1...(1 << 40))
+
+        /// The value of `json` for this key, or the `config` error that says
+        /// what is allowed.
+        public func value(of json: JSON) throws(YCError) -> Int {
+            let got: String
+            switch json.kind {
+            case .integer:
+                // json_int_t is 64-bit, so the value itself always fits.
+                if let i = json.intValue, range.contains(i) { return i }
+                got = json.intValue.map { String($0) } ?? "an integer"
+            case .real: got = "a number with a fraction or an exponent"
+            case .string: got = "a string"
+            case .true, .false: got = "a boolean"
+            case .array: got = "an array"
+            case .object: got = "an object"
+            case .null: got = "null"
+            }
+            throw YCError(.config, "config: \(name) must be an integer from \(range.lowerBound) to \(range.upperBound), got \(got)")
+        }
+    }
+}
+
 func isHeaderSafe(_ s: String) -> Bool { !s.utf8.contains { $0 < 0x20 && $0 != 0x09 || $0 == 0x7f } }
 
 /// The parts of base_url the library checks.
@@ -241,13 +290,9 @@ private struct ConfigKeys {
         return s
     }
 
-    mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(YCError) -> Int? {
-        guard let v = value(key) else { return nil }
-        guard let i = v.intValue else { throw YCError(.config, "config: \(key) must be an integer") }
-        guard range.contains(i) else {
-            throw YCError(.config, "config: \(key) must be between \(range.lowerBound) and \(range.upperBound), got \(i)")
-        }
-        return i
+    mutating func integer(_ key: Configuration.IntegerKey) throws(YCError) -> Int? {
+        guard let v = value(key.name) else { return nil }
+        return try key.value(of: v)
     }
 
     mutating func bool(_ key: String) throws(YCError) -> Bool? {

@@ -1,6 +1,7 @@
 import Glibc
 import CJansson
 import CYCShim
+import CYCText
 
 /// One owned reference to a Jansson value. Jansson's reference counts are
 /// atomic, so a `JSON` may be read from several threads; the library only
@@ -58,15 +59,14 @@ public final class JSON: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Compact JSON text as a malloc'd C string (what the ABI hands out).
-    public func serializedCString() -> UnsafeMutablePointer<CChar>? {
-        ycs_json_dumps(raw, nil)
-    }
-
+    /// Compact JSON text. The buffer comes from the library's own malloc
+    /// (CYCText), not Jansson's allocator, which a host may replace. Text
+    /// for the caller goes out through `Redactor.exported` instead.
     public func serialized() -> String {
-        guard let c = ycs_json_dumps(raw, nil) else { return "null" }
+        var length = 0
+        guard let c = ycx_json_text(raw, &length) else { return "null" }
         defer { free(c) }
-        return String(cString: c)
+        return String(decoding: UnsafeRawBufferPointer(start: c, count: length), as: UTF8.self)
     }
 
     // MARK: Building

@@ -111,7 +111,7 @@ public final class ResponsesAPI: Sendable {
     }
 
     private func pollAfterMs(_ headers: [(name: String, value: String)]) -> Int? {
-        if let v = headers.first(where: { $0.name == "openai-poll-after-ms" }).flatMap({ Int($0.value) }), v >= 0 {
+        if let v = headers.first(where: { $0.name == "openai-poll-after-ms" }).flatMap({ RetryPolicy.pollHintMs($0.value) }) {
             return v
         }
         return RetryPolicy.serverDelayMs(headers).flatMap(RetryPolicy.clampedDelayMs)

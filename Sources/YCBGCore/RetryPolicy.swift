@@ -46,11 +46,12 @@ public struct RetryPolicy: Sendable {
     /// Milliseconds to wait before retry number `retriesSoFar + 1`.
     public func delayMs(retriesSoFar: Int, headers: [(name: String, value: String)],
                         random: Double = Double.random(in: 0..<1)) -> Int64 {
-        if let server = RetryPolicy.serverDelayMs(headers), server > 0, server <= RetryPolicy.maxServerDelayMs {
-            return Int64(server.rounded(.up))
+        if let server = RetryPolicy.serverDelayMs(headers), server > 0, server <= RetryPolicy.maxServerDelayMs,
+           let ms = Int64(saturatingRoundedUp: server) {
+            return ms
         }
         let base = min(RetryPolicy.initialDelayMs * pow2(retriesSoFar), RetryPolicy.maxDelayMs)
-        return Int64(base * (1 - 0.25 * random))
+        return Int64(saturatingRoundedUp: base * (1 - 0.25 * min(max(random, 0), 1))) ?? Int64(RetryPolicy.maxDelayMs)
     }
 
     /// The server's requested delay: retry-after-ms, else Retry-After as
@@ -71,7 +72,14 @@ public struct RetryPolicy: Sendable {
     /// is a positive finite number (a server can send anything).
     public static func clampedDelayMs(_ ms: Double) -> Int? {
         guard ms.isFinite, ms > 0 else { return nil }
-        return Int(min(ms, maxServerDelayMs).rounded(.up))
+        return Int(saturatingRoundedUp: min(ms, maxServerDelayMs))
+    }
+
+    /// An `openai-poll-after-ms` value as whole milliseconds, capped at
+    /// 120 s; nil unless it is a finite number >= 0.
+    public static func pollHintMs(_ text: String) -> Int? {
+        guard let ms = Double(text), ms.isFinite, ms >= 0 else { return nil }
+        return Int(saturatingRoundedUp: min(ms, maxServerDelayMs))
     }
 
     private func pow2(_ n: Int) -> Double {

@@ -40,5 +40,20 @@ check "staged pc names the final prefix" 'grep -qx "prefix=/opt/ycbg" "$tmp/stag
 check "in-tree pc works" \
   'cc "$tmp/prog.c" $(PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config --cflags --libs ycbg) -o "$tmp/prog2" && LD_LIBRARY_PATH=build/lib "$tmp/prog2" >/dev/null'
 
+check "pc declares the minimum libcurl and Jansson" \
+  'req=$(PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config --print-requires-private ycbg) && echo "$req" | grep -qx "libcurl >= 7.85.0" && echo "$req" | grep -qx "jansson >= 2.13"'
+
+# The C shim refuses older headers: headers that report an older version
+# (the real ones, with the version macro replaced) stop the build.
+mkdir -p "$tmp/oldcurl/curl" "$tmp/oldjansson"
+printf '#include_next <curl/curl.h>\n#undef LIBCURL_VERSION_NUM\n#define LIBCURL_VERSION_NUM 0x075400\n' >"$tmp/oldcurl/curl/curl.h"
+printf '#include_next <jansson.h>\n#undef JANSSON_VERSION_HEX\n#define JANSSON_VERSION_HEX 0x020c00\n' >"$tmp/oldjansson/jansson.h"
+check "the shim builds against the installed headers" \
+  'cc -std=c11 -fsyntax-only -ISources/CYCShim/include Sources/CYCShim/shim.c'
+check "libcurl 7.84 headers stop the build, naming 7.85.0" \
+  '! cc -std=c11 -fsyntax-only -I"$tmp/oldcurl" -ISources/CYCShim/include Sources/CYCShim/shim.c 2>"$tmp/err1" && grep -q "libcurl 7.85.0" "$tmp/err1"'
+check "Jansson 2.12 headers stop the build, naming 2.13" \
+  '! cc -std=c11 -fsyntax-only -I"$tmp/oldjansson" -ISources/CYCShim/include Sources/CYCShim/shim.c 2>"$tmp/err2" && grep -q "Jansson 2.13" "$tmp/err2"'
+
 echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

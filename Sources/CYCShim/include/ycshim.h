@@ -17,6 +17,12 @@ const char *ycs_version_string(void);
 
 /* ---- libcurl ---- */
 
+/* The loaded libcurl's version number (0xMMmmpp) and text (NULL if unknown). */
+unsigned ycs_curl_version(const char **text);
+/* The loaded Jansson's version text; NULL if it is older than 2.13 (no
+ * jansson_version_str). */
+const char *ycs_jansson_version(void);
+
 /* curl_global_init once per process (thread-safe). Returns CURLE_OK or the failure. */
 CURLcode ycs_curl_global_init(void);
 
@@ -54,18 +60,10 @@ CURLcode ycs_exchange_attach(CURL *h, ycs_exchange *x);
 json_t *ycs_json_loadb(const char *text, size_t len, int *line, int *column,
                        char *message, size_t message_cap);
 int ycs_json_typeof(const json_t *j);
-/* json_dumps with JSON_COMPACT | JSON_ENCODE_ANY; NULL only on OOM. */
-char *ycs_json_dumps(const json_t *j, size_t *len);
 void ycs_json_decref(json_t *j);
 json_t *ycs_json_incref(json_t *j);
 
-/* ---- text ---- */
-
-/* A malloc'd copy of `text` (NUL-terminated) with every occurrence of each
- * non-empty secret replaced by "[REDACTED]"; NULL if nothing was replaced or
- * on OOM (the caller keeps the original then). */
-char *ycs_redact(const char *text, size_t len, const char *const *secrets,
-                 size_t n_secrets, size_t *out_len);
+/* ---- time ---- */
 
 /* timegm() for an HTTP date's broken-down fields; -1 when out of range. */
 int64_t ycs_timegm(int year, int month, int day, int hour, int minute, int second);
