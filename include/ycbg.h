@@ -181,9 +181,18 @@ void yc_client_free(yc_client *client);
  * retries, and goes on a fresh connection (a reused one could make libcurl
  * resend it unseen).  It is retried (up to max_retries) only when the server
  * provably did not start a job: no connection could be made, or it answered
- * 429, 502, 503 or 504 — unless the config sets trust_idempotency_key, which
- * says the server returns the first job for a repeated key, so a create is
- * then retried like a retrieve and the caller still gets its id.
+ * 429 or 503 — unless the config sets trust_idempotency_key, which says the
+ * server returns the first job for a repeated key, so a create is then
+ * retried like a retrieve and the caller still gets its id.
+ *
+ * So, without trust_idempotency_key, a create whose request reached the
+ * server but whose answer was lost (a reset, a timeout or an answer cut
+ * short after sending), or that a gateway answered 502 or 504 (it may have
+ * passed the request on before failing), is not retried.  Its error, as any
+ * create error of that kind once retries are spent, says in its message
+ * that the job may exist on the server; a 502, 504, reset or timeout stays
+ * "retryable" (a later call may succeed), but resending that create may
+ * start a second job.
  *
  * Returns the task once the server has answered with a response id, holding
  * the status the server reported (usually YC_STATUS_QUEUED); NULL on

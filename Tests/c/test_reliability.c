@@ -351,6 +351,11 @@ TEST(no_duplicate_jobs_when_a_create_answer_is_lost) {
         CHECK(t == NULL, "%s: the cautious client reported success", kinds[k]);
         json_t *e = take_error(err);
         CHECK(e != NULL, "%s: no error", kinds[k]);
+        /* The caller is told that the job may exist, so it does not resend blindly. */
+        if (strcmp(err_kind(e), "network") == 0)
+            CHECK(json_is_true(json_object_get(e, "retryable")), "%s: a network error not retryable", kinds[k]);
+        CHECK(message_has(e, "may exist"), "%s: the message does not say the job may exist: %s", kinds[k],
+              jstr(e, "message"));
         json_decref(e);
         yc_task_free(t);
         CHECK_INT(creates(emu), 1);
