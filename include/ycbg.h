@@ -42,7 +42,10 @@
  *   token (any credential of 6 or more characters is masked as
  *   "[REDACTED]" wherever it appears, also in server-echoed text).
  *   "retryable" is always present.  "http_status", "code" and "request_id"
- *   are present when known.
+ *   are present when known.  A TLS certificate or host-name verification
+ *   failure is kind "network" with "retryable": false, is never retried, and
+ *   its message says which check failed (certificate not trusted, host name
+ *   mismatch, certificate expired, ...).
  *
  *   Threads.  Every function may be called from any thread.  A client may be
  *   shared by any number of threads at once.  Calls on one task from several
@@ -221,8 +224,8 @@ const char *yc_task_id(const yc_task *task);
 
 /*
  * One refresh: GET {base_url}/responses/{id}, retried per the retry policy
- * (connection errors, timeouts, 408, 409, 429, >= 500, honouring
- * Retry-After / retry-after-ms / x-should-retry).
+ * (connection errors other than certificate failures, timeouts, 408, 409,
+ * 429, >= 500, honouring Retry-After / retry-after-ms / x-should-retry).
  *
  * Returns the status.  On a terminal task, returns it with no request.  On
  * failure returns YC_STATUS_ERROR and records the error (yc_result()'s

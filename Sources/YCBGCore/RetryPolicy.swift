@@ -24,6 +24,9 @@ public struct RetryPolicy: Sendable {
     public func shouldRetry(_ outcome: AttemptFailure, safety: Safety) -> Bool {
         switch outcome {
         case .transport(let failure):
+            // A failure that says it is final (a certificate that failed
+            // verification) is never retried.
+            guard failure.error.retryable else { return false }
             switch safety {
             case .idempotent: return failure.error.kind == .network || failure.error.kind == .timeout
             case .startsJob: return failure.requestNotSent

@@ -119,6 +119,27 @@ import Testing
         #expect(Set(transport.sent.compactMap { $0.header("Idempotency-Key") }).count == 1)
     }
 
+    @Test func aFinalTransportFailureIsNotRetried() throws {
+        var final = YCError(.network, "TLS certificate verification failed (certificate not trusted)")
+        final.retryable = false
+        for trusted in [false, true] {
+            let transport = ScriptedTransport([.failWith(final, notSent: true), .answer(200, body: responseBody(status: "queued"))])
+            let config = try makeConfig(#"{"api_key": "k", "base_url": "http://127.0.0.1:1/v1", "trust_idempotency_key": \#(trusted)}"#)
+            let api = ResponsesAPI(config: config, transport: transport)
+            #expect(throws: YCError.self) { try api.create(requestJSON: #"{"model": "gpt://f/m"}"#) }
+            #expect(transport.sent.count == 1)
+        }
+        let transport = ScriptedTransport([.failWith(final, notSent: true), .answer(200, body: responseBody(status: "queued"))])
+        let api = ResponsesAPI(config: try makeConfig(), transport: transport)
+        do throws(YCError) {
+            _ = try api.retrieve(id: "r-1")
+            Issue.record("no error")
+        } catch {
+            #expect(error.kind == .network && !error.retryable)
+        }
+        #expect(transport.sent.count == 1)
+    }
+
     @Test func aTrustedIdempotencyKeyLetsALostCreateBeRetried() throws {
         let transport = ScriptedTransport([
             .fail(.network, notSent: false),

@@ -38,6 +38,24 @@ import Testing
         #expect(!RetryPolicy.mayHaveStartedJob(.transport(TransportFailure(YCError(.network, "x"), requestNotSent: true))))
     }
 
+    @Test func aFailureMarkedFinalIsNeverRetried() {
+        var final = YCError(.network, "TLS certificate verification failed")
+        final.retryable = false
+        #expect(!final.retryable)
+        #expect(final.json()["retryable"]?.boolValue == false)
+        #expect(final.json()["kind"]?.stringValue == "network")
+        for notSent in [true, false] {
+            let f = AttemptFailure.transport(TransportFailure(final, requestNotSent: notSent))
+            #expect(!policy.shouldRetry(f, safety: .idempotent))
+            #expect(!policy.shouldRetry(f, safety: .startsJob))
+        }
+        // Unmarked, the same kind is retryable as before.
+        #expect(YCError(.network, "x").retryable)
+        var forced = YCError(.api, "x", httpStatus: 400)
+        forced.retryable = true
+        #expect(forced.retryable)
+    }
+
     @Test func serverDelaysWinWithinTheirBounds() {
         #expect(policy.delayMs(retriesSoFar: 0, headers: [("retry-after-ms", "250")]) == 250)
         #expect(policy.delayMs(retriesSoFar: 0, headers: [("retry-after", "3")]) == 3000)
