@@ -59,9 +59,17 @@
  *   while tasks made from it still exist; the client's connections are
  *   released when its last task is freed.  Freeing a handle while another
  *   thread is inside a call on it is safe: the object goes when that call
- *   returns.  Handles that were already freed are recognised and ignored
- *   (not a license to use freed handles, but a mistake does not crash the
- *   host).
+ *   returns.
+ *
+ *   Handles.  A yc_client * or yc_task * is an opaque value, not the address
+ *   of an object: never dereference it.  It names a slot in the library's
+ *   table together with a generation that changes when the handle is freed,
+ *   so a handle that was already freed is recognised and ignored even after
+ *   a new handle took its slot: yc_task_free() and yc_client_free() of it do
+ *   nothing, and every other call treats it like NULL.  A client handle is
+ *   never taken for a task handle or the reverse.  (Not a license to use
+ *   freed handles, but a mistake does not crash the host or reach another
+ *   handle's object.)
  */
 #ifndef YCBG_H
 #define YCBG_H

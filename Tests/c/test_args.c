@@ -500,6 +500,87 @@ TEST(freed_and_never_valid_handles) {
     yc_client_free(dead_client);
 }
 
+/* A handle carries a generation: once freed it stays refused even after
+ * its slot holds a new task, and a stale free cannot reach that task. Tasks
+ * are made and freed over and over (each new one takes the slot the last
+ * one left); after each, every handle freed so far is used: refused, and
+ * the live tasks are unaffected. */
+TEST(stale_handles_after_slot_reuse) {
+    emu_t *emu = emu_start("--queue-ms 60000 --work-ms 0");
+    REQUIRE(emu);
+    yc_client *client = client_for(emu, NULL);
+    REQUIRE(client);
+    yc_task *keeper = CREATE(client, "{\"model\": \"yandexgpt\", \"input\": \"keeper\"}");
+    REQUIRE(keeper);
+    char *keeper_id = strdup(yc_task_id(keeper));
+    char *id = strdup(yc_task_id(keeper));
+    enum { ROUNDS = 60 };
+    yc_task *stale[ROUNDS];
+    int n_stale = 0, refused_all = 1, live_ok = 1, distinct = 1;
+    for (int round = 0; round < ROUNDS; round++) {
+        /* attach: one GET, and the same server id each time. */
+        yc_task *t = yc_attach(client, id, NULL);
+        if (!t) {
+            CHECK(t != NULL, "round %d: attach failed", round);
+            break;
+        }
+        for (int i = 0; i < n_stale; i++) {
+            if (stale[i] == t) distinct = 0; /* a stale handle equals a live one */
+            /* Every call on a stale handle is refused, frees included. */
+            if (yc_task_id(stale[i]) != NULL || yc_poll(stale[i]) != YC_STATUS_ERROR ||
+                yc_wait(stale[i], 0) != YC_STATUS_ERROR || yc_cancel(stale[i]) != YC_STATUS_ERROR ||
+                yc_result(stale[i]) != NULL || yc_output_text(stale[i]) != NULL)
+                refused_all = 0;
+            yc_task_free(stale[i]);
+            yc_task_free(stale[i]);
+        }
+        /* The live task that may now sit in a stale handle's slot works. */
+        const char *tid = yc_task_id(t);
+        if (!tid || strcmp(tid, id) != 0 || yc_poll(t) != YC_STATUS_QUEUED) live_ok = 0;
+        char *result = yc_result(t);
+        json_t *doc = th_parse(result);
+        if (!doc || strcmp(jstr(doc, "id") ? jstr(doc, "id") : "", id) != 0) live_ok = 0;
+        json_decref(doc);
+        yc_free(result);
+        if (yc_task_id(keeper) == NULL || strcmp(yc_task_id(keeper), keeper_id) != 0) live_ok = 0;
+        yc_task_free(t);
+        stale[n_stale++] = t;
+        if (!refused_all || !live_ok) break;
+    }
+    CHECK(refused_all, "a call on a freed handle was not refused after %d rounds", n_stale);
+    CHECK(live_ok, "a live task was harmed by calls on stale handles after %d rounds", n_stale);
+    CHECK(distinct, "a freed handle compared equal to a live one (the handle is an address)");
+    CHECK_INT(n_stale, ROUNDS);
+    /* Nothing went to the server for the stale handles: one GET per attach
+     * and one per live poll, no cancel. */
+    CHECK_INT(emu_stat(emu, "requests.retrieve"), 2 * ROUNDS);
+    CHECK_INT(emu_stat(emu, "requests.cancel"), 0);
+    CHECK_STATUS(yc_poll(keeper), YC_STATUS_QUEUED);
+    /* A client handle is never a task handle and vice versa, live or not. */
+    CHECK((void *)client != (void *)keeper, "a client and a task share a handle value");
+    CHECK(yc_task_id((yc_task *)client) == NULL, "a client handle works as a task");
+    yc_task_free((yc_task *)client);
+    yc_client_free((yc_client *)keeper);
+    CHECK(yc_task_id(keeper) != NULL, "yc_client_free freed a task");
+    yc_task *t = yc_attach(client, id, NULL);
+    CHECK(t != NULL, "yc_task_free freed a client");
+    yc_task_free(t);
+    /* A freed client handle: refused, even when a new client took its slot. */
+    yc_client *old = client;
+    yc_client_free(client);
+    client = client_for(emu, NULL);
+    REQUIRE(client);
+    CHECK(yc_attach(old, id, NULL) == NULL, "a freed client handle still works");
+    yc_client_free(old);
+    t = yc_attach(client, id, NULL);
+    CHECK(t != NULL, "a stale yc_client_free freed the client in its slot");
+    yc_task_free(t);
+    yc_task_free(keeper);
+    yc_client_free(client);
+    free(keeper_id);
+    free(id);
+}
+
 /* -------------------------------------------------------------- secrets */
 
 TEST(secrets_never_returned) {
