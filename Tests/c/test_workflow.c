@@ -644,12 +644,27 @@ TEST(attach_unknown_id_is_api_404) {
     CHECK_ERROR_SHAPE(e);
     json_decref(e);
     err = NULL;
+    long before = emu_stat(emu, "requests.retrieve");
     t = yc_attach(client, "../../_emulator/reset?x=1#y", &err);
     CHECK(t == NULL, "attach of a path-like id gave a task");
     e = take_error(err);
     CHECK(e != NULL, "no error for an odd id");
+    CHECK_INT(jint(e, "http_status", -1), 404);
     json_decref(e);
     yc_task_free(t);
+    /* The id went as one escaped path segment under /v1/responses/: the
+     * server saw a retrieve of that id, not a path that climbs out of it
+     * (the reset would have cleared the counters and the log). */
+    CHECK_INT(emu_stat(emu, "requests.retrieve"), before + 1);
+    json_t *log = emu_requests(emu, 1);
+    json_t *last = json_array_get(log, 0);
+    CHECK_STR(jstr(last, "method"), "GET");
+    CHECK_STR(jstr(last, "path"), "/v1/responses/..%2F..%2F_emulator%2Freset%3Fx%3D1%23y");
+    CHECK_INT(jint(last, "status", -1), 404);
+    json_decref(log);
+    json_t *all = emu_requests(emu, 100);
+    CHECK(json_array_size(all) >= 2, "the request log was cleared: %zu entries", json_array_size(all));
+    json_decref(all);
     yc_client_free(client);
 }
 
