@@ -50,7 +50,10 @@
  *   stays NULL while the function still reports its failure), never the
  *   unmasked text.
  *   "retryable" is always present.  "http_status", "code" and "request_id"
- *   are present when known.
+ *   are present when known.  A TLS certificate or host-name verification
+ *   failure is kind "network" with "retryable": false, is never retried, and
+ *   its message says which check failed (certificate not trusted, host name
+ *   mismatch, certificate expired, ...).
  *
  *   Threads.  Every function may be called from any thread.  A client may be
  *   shared by any number of threads at once.  Calls on one task from several
@@ -64,9 +67,17 @@
  *   while tasks made from it still exist; the client's connections are
  *   released when its last task is freed.  Freeing a handle while another
  *   thread is inside a call on it is safe: the object goes when that call
- *   returns.  Handles that were already freed are recognised and ignored
- *   (not a license to use freed handles, but a mistake does not crash the
- *   host).
+ *   returns.
+ *
+ *   Handles.  A yc_client * or yc_task * is an opaque value, not the address
+ *   of an object: never dereference it.  It names a slot in the library's
+ *   table together with a generation that changes when the handle is freed,
+ *   so a handle that was already freed is recognised and ignored even after
+ *   a new handle took its slot: yc_task_free() and yc_client_free() of it do
+ *   nothing, and every other call treats it like NULL.  A client handle is
+ *   never taken for a task handle or the reverse.  (Not a license to use
+ *   freed handles, but a mistake does not crash the host or reach another
+ *   handle's object.)
  */
 #ifndef YCBG_H
 #define YCBG_H
@@ -211,9 +222,18 @@ void yc_client_free(yc_client *client);
  * retries, and goes on a fresh connection (a reused one could make libcurl
  * resend it unseen).  It is retried (up to max_retries) only when the server
  * provably did not start a job: no connection could be made, or it answered
- * 429, 502, 503 or 504 — unless the config sets trust_idempotency_key, which
- * says the server returns the first job for a repeated key, so a create is
- * then retried like a retrieve and the caller still gets its id.
+ * 429 or 503 — unless the config sets trust_idempotency_key, which says the
+ * server returns the first job for a repeated key, so a create is then
+ * retried like a retrieve and the caller still gets its id.
+ *
+ * So, without trust_idempotency_key, a create whose request reached the
+ * server but whose answer was lost (a reset, a timeout or an answer cut
+ * short after sending), or that a gateway answered 502 or 504 (it may have
+ * passed the request on before failing), is not retried.  Its error, as any
+ * create error of that kind once retries are spent, says in its message
+ * that the job may exist on the server; a 502, 504, reset or timeout stays
+ * "retryable" (a later call may succeed), but resending that create may
+ * start a second job.
  *
  * Returns the task once the server has answered with a response id, holding
  * the status the server reported (usually YC_STATUS_QUEUED); NULL on
@@ -242,8 +262,8 @@ const char *yc_task_id(const yc_task *task);
 
 /*
  * One refresh: GET {base_url}/responses/{id}, retried per the retry policy
- * (connection errors, timeouts, 408, 409, 429, >= 500, honouring
- * Retry-After / retry-after-ms / x-should-retry).
+ * (connection errors other than certificate failures, timeouts, 408, 409,
+ * 429, >= 500, honouring Retry-After / retry-after-ms / x-should-retry).
  *
  * Returns the status.  On a terminal task, returns it with no request.  On
  * failure returns YC_STATUS_ERROR and records the error (yc_result()'s

@@ -30,9 +30,10 @@ public func yc_client_new(_ configJSON: UnsafePointer<CChar>?,
                           _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer? {
     errorJSON?.pointee = nil
     let config = configJSON.map(bytes)
-    do {
+    do throws(YCError) {
         let client = try Client(configJSON: config)
-        return clients.register(ClientHandle(client))
+        guard let handle = clients.register(ClientHandle(client)) else { throw YCError.outOfHandles }
+        return handle
     } catch {
         guard errorJSON != nil else { return nil }
         report(error, to: errorJSON, redactor: Configuration.candidateRedactor(config))
@@ -108,6 +109,11 @@ public func yc_task_free(_ task: UnsafeMutableRawPointer?) {
 
 // MARK: - Helpers
 
+extension YCError {
+    /// Every slot of a handle table is in use (about two billion live handles).
+    static var outOfHandles: YCError { YCError(.invalidArgument, "too many live handles: free some first") }
+}
+
 /// The shared shape of the task constructors: check the handle and the
 /// argument, run `make`, and register the task or report the error.
 private func makeTask(_ function: String, _ client: UnsafeMutableRawPointer?, _ argument: UnsafePointer<CChar>?,
@@ -123,7 +129,8 @@ private func makeTask(_ function: String, _ client: UnsafeMutableRawPointer?, _ 
         return nil
     }
     do throws(YCError) {
-        return tasks.register(TaskHandle(try make(handle.client, argument)))
+        guard let task = tasks.register(TaskHandle(try make(handle.client, argument))) else { throw YCError.outOfHandles }
+        return task
     } catch {
         report(error, to: errorJSON, redactor: handle.client.redactor)
         return nil

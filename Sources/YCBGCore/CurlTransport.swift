@@ -176,8 +176,14 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
             error = YCError(.network, "could not resolve host: \(detail)")
         case CURLE_COULDNT_CONNECT:
             error = YCError(.network, "could not connect: \(detail)")
-        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE,
-             CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+             CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CACERT_BADFILE:
+            // The peer's certificate (or the CA bundle) will not change
+            // between attempts: final, never retried.
+            let check = CertificateCheck(code: rc, detail: detail)
+            error = YCError(.network, "TLS certificate verification failed (\(check.rawValue)): \(detail); not retried")
+            error.retryable = false
+        case CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER:
             error = YCError(.network, "TLS failed: \(detail)")
         case CURLE_GOT_NOTHING:
             error = YCError(.network, "the server closed the connection without answering: \(detail)")
@@ -189,5 +195,40 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
         if status > 0 { error.httpStatus = status }
         error.requestID = requestID
         return TransportFailure(error, requestNotSent: notSent)
+    }
+}
+
+/// Which check of the server's certificate failed, told from libcurl's code
+/// and error text (libcurl gives CURLE_PEER_FAILED_VERIFICATION both for a
+/// chain it cannot trust and for a name mismatch).
+enum CertificateCheck: String {
+    case hostNameMismatch = "host name mismatch"
+    case expired = "certificate expired"
+    case notYetValid = "certificate not yet valid"
+    case revoked = "certificate revoked"
+    case pinnedKeyMismatch = "public key does not match the pinned key"
+    case caBundleUnusable = "the CA bundle could not be read"
+    case notTrusted = "certificate not trusted"
+
+    init(code: CURLcode, detail: String) {
+        let text = detail.lowercased()
+        func has(_ words: String...) -> Bool { words.contains { text.contains($0) } }
+        switch code {
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH: self = .pinnedKeyMismatch
+        case CURLE_SSL_CACERT_BADFILE: self = .caBundleUnusable
+        default:
+            if has("does not match target host", "no alternative certificate subject name", "host name mismatch",
+                   "hostname mismatch", "subject name") {
+                self = .hostNameMismatch
+            } else if has("expired") {
+                self = .expired
+            } else if has("not yet valid") {
+                self = .notYetValid
+            } else if has("revoked") {
+                self = .revoked
+            } else {
+                self = .notTrusted
+            }
+        }
     }
 }

@@ -68,6 +68,7 @@ public final class ResponsesAPI: Sendable {
 
     private func call(_ method: HTTPRequest.Method, path: String, body: [UInt8]?, safety: RetryPolicy.Safety,
                       extraHeaders: [(String, String)] = [], deadline: Deadline) throws(YCError) -> Answer {
+        let createsJob = method == .post && path == "/responses"
         var retries = 0
         while true {
             var headers = commonHeaders()
@@ -77,7 +78,7 @@ public final class ResponsesAPI: Sendable {
                                       timeoutMs: config.timeoutMs, connectTimeoutMs: config.connectTimeoutMs)
             // libcurl resends a request once when a reused connection turns out
             // dead, even if the server had read it: never for a create.
-            request.freshConnection = method == .post && path == "/responses"
+            request.freshConnection = createsJob
             let failure: AttemptFailure
             switch transport.perform(request, maxResponseBytes: config.maxResponseBytes) {
             case .success(let response) where (200..<300).contains(response.status):
@@ -89,17 +90,29 @@ public final class ResponsesAPI: Sendable {
             case .failure(let transportFailure):
                 failure = .transport(transportFailure)
             }
-            guard retries < policy.maxRetries, policy.shouldRetry(failure, safety: safety) else { throw failure.error }
+            guard retries < policy.maxRetries, policy.shouldRetry(failure, safety: safety) else {
+                throw finalError(failure, createsJob: createsJob)
+            }
             let headersForDelay: [(name: String, value: String)]
             if case .http(let response, _) = failure { headersForDelay = response.headers } else { headersForDelay = [] }
             let delay = policy.delayMs(retriesSoFar: retries, headers: headersForDelay)
             // The deadline bounds sleeping and starting retries. A started
             // attempt is bounded by timeout_ms, not cut at the deadline, so
             // that short waits still work against a slow server.
-            if let left = deadline.remainingMs, delay >= left { throw failure.error }
+            if let left = deadline.remainingMs, delay >= left { throw finalError(failure, createsJob: createsJob) }
             Clock.sleep(ms: delay)
             retries += 1
         }
+    }
+
+    /// The error the caller gets for the last failed attempt. A create that
+    /// may have started a job says so: the caller must not resend it blindly.
+    private func finalError(_ failure: AttemptFailure, createsJob: Bool) -> YCError {
+        var error = failure.error
+        if createsJob, RetryPolicy.mayHaveStartedJob(failure) {
+            error.message += " (the job may exist on the server: the create may have reached it before this failure, so sending it again may start a second job)"
+        }
+        return error
     }
 
     private func commonHeaders() -> [(name: String, value: String)] {

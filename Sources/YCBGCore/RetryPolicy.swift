@@ -24,6 +24,9 @@ public struct RetryPolicy: Sendable {
     public func shouldRetry(_ outcome: AttemptFailure, safety: Safety) -> Bool {
         switch outcome {
         case .transport(let failure):
+            // A failure that says it is final (a certificate that failed
+            // verification) is never retried.
+            guard failure.error.retryable else { return false }
             switch safety {
             case .idempotent: return failure.error.kind == .network || failure.error.kind == .timeout
             case .startsJob: return failure.requestNotSent
@@ -37,9 +40,23 @@ public struct RetryPolicy: Sendable {
                 let s = response.status
                 return s == 408 || s == 409 || s == 429 || s >= 500
             case .startsJob:
-                // Only answers that say the job was not started.
-                return [429, 502, 503, 504].contains(response.status)
+                // Only answers that say the job was not started. A gateway's
+                // 502 or 504 may come after it passed the create on.
+                return RetryPolicy.jobNotStartedStatuses.contains(response.status)
             }
+        }
+    }
+
+    /// The answers to a create that say the server started no job.
+    public static let jobNotStartedStatuses: Set<Int> = [429, 503]
+
+    /// Whether a failed create may have started a job on the server all the
+    /// same: the request went out and the answer was lost (reset, timeout),
+    /// or a gateway answered 502 or 504 after passing it on.
+    public static func mayHaveStartedJob(_ outcome: AttemptFailure) -> Bool {
+        switch outcome {
+        case .transport(let failure): return !failure.requestNotSent
+        case .http(let response, _): return response.status == 502 || response.status == 504
         }
     }
 

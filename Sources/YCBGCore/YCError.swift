@@ -19,6 +19,9 @@ public struct YCError: Error, Sendable {
     public var requestID: String?
     /// The server's hint, from Retry-After / retry-after-ms, in milliseconds.
     public var retryAfterMs: Int?
+    /// Set when the failure itself decides, not its kind and status (a
+    /// certificate that failed verification is `network` but not retryable).
+    private var retryableOverride: Bool?
 
     public init(_ kind: Kind, _ message: String, httpStatus: Int? = nil, code: String? = nil,
                 requestID: String? = nil) {
@@ -29,17 +32,22 @@ public struct YCError: Error, Sendable {
         self.requestID = requestID
     }
 
-    /// Whether trying the same call again later may succeed.
+    /// Whether trying the same call again later may succeed: from the kind
+    /// and status unless set explicitly.
     public var retryable: Bool {
-        switch kind {
-        case .network, .timeout:
-            return true
-        case .api, .http:
-            guard let s = httpStatus else { return false }
-            return s == 408 || s == 409 || s == 429 || s >= 500
-        default:
-            return false
+        get {
+            if let retryableOverride { return retryableOverride }
+            switch kind {
+            case .network, .timeout:
+                return true
+            case .api, .http:
+                guard let s = httpStatus else { return false }
+                return s == 408 || s == 409 || s == 429 || s >= 500
+            default:
+                return false
+            }
         }
+        set { retryableOverride = newValue }
     }
 
     /// The error document of the contract.

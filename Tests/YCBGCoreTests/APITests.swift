@@ -58,6 +58,88 @@ import Testing
         }
     }
 
+    @Test func a502Or504OnCreateGoesToTheCallerSayingTheJobMayExist() throws {
+        for status in [502, 504] {
+            let transport = ScriptedTransport([.answer(status, headers: [("retry-after-ms", "1")], body: "{}"),
+                                               .answer(200, body: responseBody(status: "queued"))])
+            let api = ResponsesAPI(config: try makeConfig(), transport: transport)
+            do throws(YCError) {
+                _ = try api.create(requestJSON: #"{"model": "m"}"#)
+                Issue.record("\(status): no error")
+            } catch {
+                #expect(error.httpStatus == status)
+                #expect(error.retryable)
+                #expect(error.message.contains("may exist"), "\(error.message)")
+            }
+            #expect(transport.sent.count == 1)
+        }
+        // 429 and 503 say no job was started: retried, and a final one says nothing about a job.
+        for status in [429, 503] {
+            let transport = ScriptedTransport(Array(repeating: .answer(status, headers: [("retry-after-ms", "1")], body: "{}"), count: 3))
+            let api = ResponsesAPI(config: try makeConfig(), transport: transport)
+            do throws(YCError) {
+                _ = try api.create(requestJSON: #"{"model": "m"}"#)
+                Issue.record("\(status): no error")
+            } catch {
+                #expect(error.httpStatus == status)
+                #expect(!error.message.contains("may exist"), "\(error.message)")
+            }
+            #expect(transport.sent.count == 3)
+        }
+        // A lost answer says so too; a retrieve's error never does.
+        let lost = ScriptedTransport([.fail(.network, notSent: false)])
+        let lostAPI = ResponsesAPI(config: try makeConfig(), transport: lost)
+        do throws(YCError) {
+            _ = try lostAPI.create(requestJSON: #"{"model": "m"}"#)
+            Issue.record("a lost answer gave no error")
+        } catch {
+            #expect(error.message.contains("may exist"), "\(error.message)")
+        }
+        let retrieve = ScriptedTransport([.answer(502, body: "{}")])
+        let config = try makeConfig(#"{"api_key": "k", "base_url": "http://127.0.0.1:1/v1", "max_retries": 0}"#)
+        let retrieveAPI = ResponsesAPI(config: config, transport: retrieve)
+        do throws(YCError) {
+            _ = try retrieveAPI.retrieve(id: "r-1")
+            Issue.record("a 502 gave no error")
+        } catch {
+            #expect(!error.message.contains("may exist"), "\(error.message)")
+        }
+    }
+
+    @Test func aTrustedIdempotencyKeyRetriesA502Or504() throws {
+        let transport = ScriptedTransport([
+            .answer(502, headers: [("retry-after-ms", "1")], body: "{}"),
+            .answer(504, headers: [("retry-after-ms", "1")], body: "{}"),
+            .answer(200, body: responseBody(status: "queued")),
+        ])
+        let config = try makeConfig(#"{"api_key": "k", "base_url": "http://127.0.0.1:1/v1", "trust_idempotency_key": true}"#)
+        let answer = try ResponsesAPI(config: config, transport: transport).create(requestJSON: #"{"model": "gpt://f/m"}"#)
+        #expect(answer.object.id == "r-1")
+        #expect(transport.sent.count == 3)
+        #expect(Set(transport.sent.compactMap { $0.header("Idempotency-Key") }).count == 1)
+    }
+
+    @Test func aFinalTransportFailureIsNotRetried() throws {
+        var final = YCError(.network, "TLS certificate verification failed (certificate not trusted)")
+        final.retryable = false
+        for trusted in [false, true] {
+            let transport = ScriptedTransport([.failWith(final, notSent: true), .answer(200, body: responseBody(status: "queued"))])
+            let config = try makeConfig(#"{"api_key": "k", "base_url": "http://127.0.0.1:1/v1", "trust_idempotency_key": \#(trusted)}"#)
+            let api = ResponsesAPI(config: config, transport: transport)
+            #expect(throws: YCError.self) { try api.create(requestJSON: #"{"model": "gpt://f/m"}"#) }
+            #expect(transport.sent.count == 1)
+        }
+        let transport = ScriptedTransport([.failWith(final, notSent: true), .answer(200, body: responseBody(status: "queued"))])
+        let api = ResponsesAPI(config: try makeConfig(), transport: transport)
+        do throws(YCError) {
+            _ = try api.retrieve(id: "r-1")
+            Issue.record("no error")
+        } catch {
+            #expect(error.kind == .network && !error.retryable)
+        }
+        #expect(transport.sent.count == 1)
+    }
+
     @Test func aTrustedIdempotencyKeyLetsALostCreateBeRetried() throws {
         let transport = ScriptedTransport([
             .fail(.network, notSent: false),

@@ -19,12 +19,41 @@ import Testing
     }
 
     @Test func createsRetryOnlyWhenNoJobCanHaveStarted() {
-        for s in [429, 502, 503, 504] { #expect(policy.shouldRetry(http(s), safety: .startsJob), "\(s)") }
-        for s in [408, 409, 500, 501, 400] { #expect(!policy.shouldRetry(http(s), safety: .startsJob), "\(s)") }
+        for s in [429, 503] { #expect(policy.shouldRetry(http(s), safety: .startsJob), "\(s)") }
+        // A gateway's 502 or 504 may come after it passed the create on.
+        for s in [408, 409, 500, 501, 502, 504, 400] { #expect(!policy.shouldRetry(http(s), safety: .startsJob), "\(s)") }
+        // Retried like a retrieve when the server is trusted to honour Idempotency-Key.
+        for s in [502, 504] { #expect(policy.shouldRetry(http(s), safety: .idempotent), "\(s)") }
         #expect(!policy.shouldRetry(http(503, [("x-should-retry", "false")]), safety: .startsJob))
         #expect(policy.shouldRetry(.transport(TransportFailure(YCError(.network, "x"), requestNotSent: true)), safety: .startsJob))
         #expect(!policy.shouldRetry(.transport(TransportFailure(YCError(.network, "x"), requestNotSent: false)), safety: .startsJob))
         #expect(!policy.shouldRetry(.transport(TransportFailure(YCError(.timeout, "x"), requestNotSent: false)), safety: .startsJob))
+    }
+
+    @Test func whatMayHaveStartedAJob() {
+        for s in [502, 504] { #expect(RetryPolicy.mayHaveStartedJob(http(s)), "\(s)") }
+        for s in [400, 429, 503] { #expect(!RetryPolicy.mayHaveStartedJob(http(s)), "\(s)") }
+        #expect(RetryPolicy.mayHaveStartedJob(.transport(TransportFailure(YCError(.network, "x"), requestNotSent: false))))
+        #expect(RetryPolicy.mayHaveStartedJob(.transport(TransportFailure(YCError(.timeout, "x"), requestNotSent: false))))
+        #expect(!RetryPolicy.mayHaveStartedJob(.transport(TransportFailure(YCError(.network, "x"), requestNotSent: true))))
+    }
+
+    @Test func aFailureMarkedFinalIsNeverRetried() {
+        var final = YCError(.network, "TLS certificate verification failed")
+        final.retryable = false
+        #expect(!final.retryable)
+        #expect(final.json()["retryable"]?.boolValue == false)
+        #expect(final.json()["kind"]?.stringValue == "network")
+        for notSent in [true, false] {
+            let f = AttemptFailure.transport(TransportFailure(final, requestNotSent: notSent))
+            #expect(!policy.shouldRetry(f, safety: .idempotent))
+            #expect(!policy.shouldRetry(f, safety: .startsJob))
+        }
+        // Unmarked, the same kind is retryable as before.
+        #expect(YCError(.network, "x").retryable)
+        var forced = YCError(.api, "x", httpStatus: 400)
+        forced.retryable = true
+        #expect(forced.retryable)
     }
 
     @Test func serverDelaysWinWithinTheirBounds() {

@@ -7,6 +7,7 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
     enum Step {
         case answer(Int, headers: [(String, String)] = [], body: String)
         case fail(YCError.Kind, notSent: Bool)
+        case failWith(YCError, notSent: Bool)
     }
 
     private let state = Mutex<(steps: [Step], sent: [HTTPRequest])>(([], []))
@@ -26,6 +27,8 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
                                          body: Array(body.utf8)))
         case .fail(let kind, let notSent)?:
             return .failure(TransportFailure(YCError(kind, "scripted \(kind.rawValue) failure"), requestNotSent: notSent))
+        case .failWith(let error, let notSent)?:
+            return .failure(TransportFailure(error, requestNotSent: notSent))
         case nil:
             return .failure(TransportFailure(YCError(.network, "script exhausted"), requestNotSent: true))
         }

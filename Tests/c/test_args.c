@@ -309,9 +309,7 @@ TEST(invalid_configs) {
         {"{" BASE KEY "\"timeout_ms\": -100}", "timeout_ms"},
         {"{" BASE KEY "\"max_response_bytes\": -5}", "max_response_bytes"},
         {"{" BASE KEY "\"poll_interval_ms\": 0}", "poll_interval_ms"},
-        {"{" BASE KEY "\"headers\": {\"Authorization\": \"Bearer x\"}}", "headers"},
         {"{" BASE KEY "\"headers\": {\"Bad Name\": \"x\"}}", "headers"},
-        {"{" BASE KEY "\"headers\": {\"X-A\": \"line\\r\\nInjected: 1\"}}", "headers"},
         {"{" BASE KEY "\"ca_file\": \"/nonexistent/ca.pem\"}", "ca_file"},
         {"{" BASE KEY "\"folder_id\": \"\"}", "folder_id"},
         {"{" BASE "\"api_key\": \"\"}", "api_key"},
@@ -355,6 +353,79 @@ TEST(invalid_configs) {
     yc_client_free(c);
 #undef BASE
 #undef KEY
+}
+
+/* Extra headers that would inject a header line, or replace a header the
+ * library sets itself (the credential, the Idempotency-Key): a client that
+ * accepts them must still send exactly its own values, and nothing injected
+ * (checked in the emulator's request log); a client that refuses them says
+ * "config" and names the key. */
+TEST(header_injection_and_authorization_override) {
+    clear_env();
+    emu_t *emu = emu_start("--queue-ms 0 --work-ms 0");
+    REQUIRE(emu);
+    const char *extras[] = {
+        "\"headers\": {\"Authorization\": \"Bearer evil-token\"}",
+        "\"headers\": {\"authorization\": \"Api-Key evil-key\"}",
+        "\"headers\": {\"AUTHORIZATION\": \"Bearer evil-token\"}",
+        "\"headers\": {\"Idempotency-Key\": \"fixed-key\"}",
+        "\"headers\": {\"X-A\": \"line\\r\\nInjected: 1\"}",
+        "\"headers\": {\"X-A\": \"line\\nAuthorization: Bearer evil-token\"}",
+        "\"headers\": {\"X-A\": \"line\\rInjected: 1\"}",
+        "\"headers\": {\"X-A\\r\\nInjected\": \"1\"}",
+    };
+    int refused = 0;
+    for (size_t i = 0; i < sizeof extras / sizeof extras[0]; i++) {
+        emu_reset(emu);
+        char *cfg = cfg_for(emu, "%s", extras[i]);
+        char *err = NULL;
+        yc_client *c = yc_client_new(cfg, &err);
+        free(cfg);
+        if (!c) {
+            refused++;
+            json_t *e = take_error(err);
+            CHECK_ERROR_SHAPE(e);
+            CHECK(strcmp(err_kind(e), "config") == 0, "%s: kind %s", extras[i], err_kind(e));
+            const char *m = jstr(e, "message");
+            CHECK(m && strstr(m, "headers"), "%s: message does not name headers: %s", extras[i], m ? m : "");
+            json_decref(e);
+            CHECK(emu_stat(emu, "connections") <= 1, "%s: refused, yet the library connected", extras[i]);
+            continue;
+        }
+        CHECK(err == NULL, "%s: accepted but error_json set", extras[i]);
+        yc_free(err);
+        yc_task *t = CREATE(c, "{\"model\": \"yandexgpt\", \"input\": \"headers\"}");
+        CHECK(t != NULL, "%s: accepted but the create failed", extras[i]);
+        json_t *seen = emu_requests(emu, 10);
+        CHECK(json_array_size(seen) == 1, "%s: %zu requests", extras[i], json_array_size(seen));
+        json_t *req = json_array_get(seen, 0);
+        CHECK_STR(req_header(req, "authorization"), "Api-Key test-key");
+        CHECK(th_is_uuid(req_header(req, "idempotency-key")), "%s: Idempotency-Key replaced: %s", extras[i],
+              req_header(req, "idempotency-key") ? req_header(req, "idempotency-key") : "(none)");
+        CHECK(req_header(req, "injected") == NULL, "%s: a header was injected", extras[i]);
+        th_note("accepted: %s", extras[i]);
+        json_decref(seen);
+        yc_task_free(t);
+        yc_client_free(c);
+    }
+    th_note("%d of %zu refused as config errors", refused, sizeof extras / sizeof extras[0]);
+
+    /* Ordinary extra headers arrive as given, beside the library's own. */
+    emu_reset(emu);
+    yc_client *c = client_for(emu, "\"headers\": {\"X-Extra\": \"value 1\", \"x-other\": \"two\"}");
+    REQUIRE(c);
+    yc_task *t = CREATE(c, "{\"model\": \"yandexgpt\", \"input\": \"headers\"}");
+    CHECK(t != NULL, "create failed");
+    json_t *seen = emu_requests(emu, 10);
+    REQUIRE(json_array_size(seen) == 1, "%zu requests", json_array_size(seen));
+    json_t *req = json_array_get(seen, 0);
+    CHECK_STR(req_header(req, "x-extra"), "value 1");
+    CHECK_STR(req_header(req, "x-other"), "two");
+    CHECK_STR(req_header(req, "authorization"), "Api-Key test-key");
+    CHECK(th_is_uuid(req_header(req, "idempotency-key")), "no Idempotency-Key");
+    json_decref(seen);
+    yc_task_free(t);
+    yc_client_free(c);
 }
 
 TEST(plain_http_rules) {
@@ -498,6 +569,87 @@ TEST(freed_and_never_valid_handles) {
     yc_task_free(dead_task);
     yc_client_free(dead_client);
     yc_client_free(dead_client);
+}
+
+/* A handle carries a generation: once freed it stays refused even after
+ * its slot holds a new task, and a stale free cannot reach that task. Tasks
+ * are made and freed over and over (each new one takes the slot the last
+ * one left); after each, every handle freed so far is used: refused, and
+ * the live tasks are unaffected. */
+TEST(stale_handles_after_slot_reuse) {
+    emu_t *emu = emu_start("--queue-ms 60000 --work-ms 0");
+    REQUIRE(emu);
+    yc_client *client = client_for(emu, NULL);
+    REQUIRE(client);
+    yc_task *keeper = CREATE(client, "{\"model\": \"yandexgpt\", \"input\": \"keeper\"}");
+    REQUIRE(keeper);
+    char *keeper_id = strdup(yc_task_id(keeper));
+    char *id = strdup(yc_task_id(keeper));
+    enum { ROUNDS = 60 };
+    yc_task *stale[ROUNDS];
+    int n_stale = 0, refused_all = 1, live_ok = 1, distinct = 1;
+    for (int round = 0; round < ROUNDS; round++) {
+        /* attach: one GET, and the same server id each time. */
+        yc_task *t = yc_attach(client, id, NULL);
+        if (!t) {
+            CHECK(t != NULL, "round %d: attach failed", round);
+            break;
+        }
+        for (int i = 0; i < n_stale; i++) {
+            if (stale[i] == t) distinct = 0; /* a stale handle equals a live one */
+            /* Every call on a stale handle is refused, frees included. */
+            if (yc_task_id(stale[i]) != NULL || yc_poll(stale[i]) != YC_STATUS_ERROR ||
+                yc_wait(stale[i], 0) != YC_STATUS_ERROR || yc_cancel(stale[i]) != YC_STATUS_ERROR ||
+                yc_result(stale[i]) != NULL || yc_output_text(stale[i]) != NULL)
+                refused_all = 0;
+            yc_task_free(stale[i]);
+            yc_task_free(stale[i]);
+        }
+        /* The live task that may now sit in a stale handle's slot works. */
+        const char *tid = yc_task_id(t);
+        if (!tid || strcmp(tid, id) != 0 || yc_poll(t) != YC_STATUS_QUEUED) live_ok = 0;
+        char *result = yc_result(t);
+        json_t *doc = th_parse(result);
+        if (!doc || strcmp(jstr(doc, "id") ? jstr(doc, "id") : "", id) != 0) live_ok = 0;
+        json_decref(doc);
+        yc_free(result);
+        if (yc_task_id(keeper) == NULL || strcmp(yc_task_id(keeper), keeper_id) != 0) live_ok = 0;
+        yc_task_free(t);
+        stale[n_stale++] = t;
+        if (!refused_all || !live_ok) break;
+    }
+    CHECK(refused_all, "a call on a freed handle was not refused after %d rounds", n_stale);
+    CHECK(live_ok, "a live task was harmed by calls on stale handles after %d rounds", n_stale);
+    CHECK(distinct, "a freed handle compared equal to a live one (the handle is an address)");
+    CHECK_INT(n_stale, ROUNDS);
+    /* Nothing went to the server for the stale handles: one GET per attach
+     * and one per live poll, no cancel. */
+    CHECK_INT(emu_stat(emu, "requests.retrieve"), 2 * ROUNDS);
+    CHECK_INT(emu_stat(emu, "requests.cancel"), 0);
+    CHECK_STATUS(yc_poll(keeper), YC_STATUS_QUEUED);
+    /* A client handle is never a task handle and vice versa, live or not. */
+    CHECK((void *)client != (void *)keeper, "a client and a task share a handle value");
+    CHECK(yc_task_id((yc_task *)client) == NULL, "a client handle works as a task");
+    yc_task_free((yc_task *)client);
+    yc_client_free((yc_client *)keeper);
+    CHECK(yc_task_id(keeper) != NULL, "yc_client_free freed a task");
+    yc_task *t = yc_attach(client, id, NULL);
+    CHECK(t != NULL, "yc_task_free freed a client");
+    yc_task_free(t);
+    /* A freed client handle: refused, even when a new client took its slot. */
+    yc_client *old = client;
+    yc_client_free(client);
+    client = client_for(emu, NULL);
+    REQUIRE(client);
+    CHECK(yc_attach(old, id, NULL) == NULL, "a freed client handle still works");
+    yc_client_free(old);
+    t = yc_attach(client, id, NULL);
+    CHECK(t != NULL, "a stale yc_client_free freed the client in its slot");
+    yc_task_free(t);
+    yc_task_free(keeper);
+    yc_client_free(client);
+    free(keeper_id);
+    free(id);
 }
 
 /* -------------------------------------------------------------- secrets */

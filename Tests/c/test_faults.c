@@ -217,44 +217,112 @@ TEST(server_error_on_poll_without_retries) {
     yc_client_free(client);
 }
 
-TEST(create_not_retried_on_500_but_on_503) {
+/* The creates the emulator saw all carry one Idempotency-Key, each its own
+ * x-client-request-id; returns how many there were. */
+static size_t creates_share_one_key(emu_t *emu, const char *file, int line) {
+    json_t *cr = emu_creates(emu);
+    size_t n = json_array_size(cr);
+    const char *key0 = req_header(json_array_get(cr, 0), "idempotency-key");
+    const char *id0 = req_header(json_array_get(cr, 0), "x-client-request-id");
+    if (!th_is_uuid(key0)) th_fail(file, line, "no Idempotency-Key on the first create");
+    for (size_t i = 1; i < n; i++) {
+        const char *key = req_header(json_array_get(cr, i), "idempotency-key");
+        if (!key || !key0 || strcmp(key, key0) != 0)
+            th_fail(file, line, "create %zu: Idempotency-Key %s, the first had %s", i, key ? key : "(none)",
+                    key0 ? key0 : "(none)");
+        const char *idi = req_header(json_array_get(cr, i), "x-client-request-id");
+        if (!th_is_uuid(idi) || !id0 || strcmp(idi, id0) == 0)
+            th_fail(file, line, "create %zu reused x-client-request-id", i);
+    }
+    json_decref(cr);
+    return n;
+}
+
+/* ycbg.h: without trust_idempotency_key a create is resent only when no
+ * connection was made or the server answered 429 or 503; a gateway's 502 or
+ * 504 may come after it passed the create on, so it goes to the caller,
+ * retryable, saying that the job may exist. */
+TEST(create_retried_only_on_429_and_503) {
     emu_t *emu = emu_start(EMU_ARGS);
     REQUIRE(emu);
     yc_client *client = client_for(emu, "\"max_retries\": 3");
     REQUIRE(client);
-    /* 500: the job may have started, so exactly one create. */
-    emu_fault(emu, "{\"match\": \"create\", \"kind\": \"status\", \"status\": 500, \"retry_after_ms\": \"10\"}");
-    json_t *e = CREATE_ERROR(client);
-    CHECK_STR(err_kind(e), "api");
-    CHECK_INT(jint(e, "http_status", -1), 500);
-    CHECK_STR(jstr(e, "code"), "server_error");
-    CHECK(json_is_true(json_object_get(e, "retryable")), "500 is retryable per the error table");
-    json_decref(e);
-    CHECK_INT(creates(emu), 1);
+    /* 500, 502, 504: exactly one create reaches the server. */
+    int once[] = {500, 502, 504};
+    for (size_t k = 0; k < sizeof once / sizeof once[0]; k++) {
+        emu_reset(emu);
+        emu_fault(emu, "{\"match\": \"create\", \"kind\": \"status\", \"status\": %d, \"retry_after_ms\": \"10\"}",
+                  once[k]);
+        json_t *e = CREATE_ERROR(client);
+        CHECK_STR(err_kind(e), "api");
+        CHECK_INT(jint(e, "http_status", -1), once[k]);
+        CHECK_STR(jstr(e, "code"), "server_error");
+        CHECK(json_is_true(json_object_get(e, "retryable")), "%d is retryable per the error table", once[k]);
+        if (once[k] != 500)
+            CHECK(message_has(e, "may exist"), "%d on create: the message does not say the job may exist: %s",
+                  once[k], jstr(e, "message"));
+        th_note("%d on create -> %s", once[k], jstr(e, "message"));
+        json_decref(e);
+        CHECK(creates(emu) == 1, "%d on create: %ld creates reached the server", once[k], creates(emu));
+        json_t *all = emu_requests(emu, 100);
+        CHECK(json_array_size(all) == 1, "%d on create: %zu API requests in the log", once[k], json_array_size(all));
+        json_decref(all);
+    }
+    /* The HTML proxy page (502) and the empty 504 are refused the same way. */
+    const char *gateway_kinds[] = {"html", "empty"};
+    for (int k = 0; k < 2; k++) {
+        emu_reset(emu);
+        emu_fault(emu, "{\"match\": \"create\", \"kind\": \"%s\", \"retry_after_ms\": \"10\"}", gateway_kinds[k]);
+        json_t *e = CREATE_ERROR(client);
+        CHECK_STR(err_kind(e), "http");
+        CHECK(json_is_true(json_object_get(e, "retryable")), "%s: retryable", gateway_kinds[k]);
+        CHECK(message_has(e, "may exist"), "%s on create: %s", gateway_kinds[k], jstr(e, "message"));
+        json_decref(e);
+        CHECK(creates(emu) == 1, "%s on create: %ld creates", gateway_kinds[k], creates(emu));
+    }
 
-    /* 503 (and 502, 504): retried with the same Idempotency-Key. */
-    int statuses[] = {503, 502, 504};
-    for (int k = 0; k < 3; k++) {
+    /* 429 and 503: retried with the same Idempotency-Key; one job. */
+    int retried[] = {429, 503};
+    for (size_t k = 0; k < sizeof retried / sizeof retried[0]; k++) {
         emu_reset(emu);
         emu_fault(emu, "{\"match\": \"create\", \"kind\": \"status\", \"status\": %d, \"retry_after_ms\": \"10\", "
                        "\"count\": 2}",
-                  statuses[k]);
+                  retried[k]);
         yc_task *t = CREATE(client, REQ);
-        CHECK(t != NULL, "create not retried through %d", statuses[k]);
-        json_t *cr = emu_creates(emu);
-        CHECK_INT(json_array_size(cr), 3);
-        const char *key0 = req_header(json_array_get(cr, 0), "idempotency-key");
-        const char *id0 = req_header(json_array_get(cr, 0), "x-client-request-id");
-        CHECK(key0 != NULL, "no Idempotency-Key");
-        for (size_t i = 1; i < json_array_size(cr); i++) {
-            CHECK_STR(req_header(json_array_get(cr, i), "idempotency-key"), key0);
-            const char *idi = req_header(json_array_get(cr, i), "x-client-request-id");
-            CHECK(th_is_uuid(idi) && id0 && strcmp(idi, id0) != 0, "retry %zu reused x-client-request-id", i);
-        }
+        CHECK(t != NULL, "create not retried through %d", retried[k]);
+        CHECK(creates_share_one_key(emu, __FILE__, __LINE__) == 3, "%d: not 3 creates", retried[k]);
         CHECK_INT(emu_stat(emu, "responses"), 1);
-        json_decref(cr);
+        yc_task_free(t);
+        /* Retries used up: the last answer, with nothing said about a job. */
+        emu_reset(emu);
+        emu_fault(emu, "{\"match\": \"create\", \"kind\": \"status\", \"status\": %d, \"retry_after_ms\": \"10\", "
+                       "\"count\": 4}",
+                  retried[k]);
+        json_t *e = CREATE_ERROR(client);
+        CHECK_INT(jint(e, "http_status", -1), retried[k]);
+        CHECK(json_is_true(json_object_get(e, "retryable")), "%d retryable", retried[k]);
+        CHECK(!message_has(e, "may exist"), "%d: no job can exist, yet: %s", retried[k], jstr(e, "message"));
+        json_decref(e);
+        CHECK_INT(creates(emu), 4);
+        CHECK_INT(emu_stat(emu, "responses"), 0);
+    }
+
+    /* trust_idempotency_key: 502 and 504 are retried like a retrieve, with
+     * the same key, and the caller gets the one job. */
+    yc_client *trusting = client_for(emu, "\"max_retries\": 3, \"trust_idempotency_key\": true");
+    REQUIRE(trusting);
+    for (size_t k = 1; k < sizeof once / sizeof once[0]; k++) {
+        emu_reset(emu);
+        emu_fault(emu, "{\"match\": \"create\", \"kind\": \"status\", \"status\": %d, \"retry_after_ms\": \"10\", "
+                       "\"count\": 2}",
+                  once[k]);
+        yc_task *t = CREATE(trusting, REQ);
+        CHECK(t != NULL, "trust_idempotency_key: create not retried through %d", once[k]);
+        CHECK(creates_share_one_key(emu, __FILE__, __LINE__) == 3, "%d: not 3 creates", once[k]);
+        CHECK_INT(emu_stat(emu, "responses"), 1);
         yc_task_free(t);
     }
+    yc_client_free(trusting);
     yc_client_free(client);
 }
 
@@ -313,13 +381,22 @@ TEST(html_502_is_http_error) {
     CHECK_INT(jint(e, "http_status", -1), 504);
     json_decref(e);
 
-    /* With retries, a 502 proxy page on create is retried. */
+    /* With retries, a 502 proxy page on create is still not resent (the
+     * job may exist), but on a retrieve it is. */
     yc_client *retrying = client_for(emu, "\"max_retries\": 2");
     emu_fault(emu, "{\"match\": \"create\", \"kind\": \"html\", \"retry_after_ms\": \"10\"}");
     long before = creates(emu);
-    yc_task *t2 = CREATE(retrying, REQ);
-    CHECK(t2 != NULL, "html 502 on create not retried");
-    CHECK_INT(creates(emu), before + 2);
+    e = CREATE_ERROR(retrying);
+    CHECK_INT(jint(e, "http_status", -1), 502);
+    CHECK(message_has(e, "may exist"), "message: %s", jstr(e, "message"));
+    json_decref(e);
+    CHECK_INT(creates(emu), before + 1);
+    yc_task *t2 = yc_attach(retrying, yc_task_id(t), NULL);
+    REQUIRE(t2);
+    emu_fault(emu, "{\"match\": \"retrieve\", \"kind\": \"html\", \"retry_after_ms\": \"10\"}");
+    long r0 = retrieves(emu);
+    CHECK_STATUS(yc_poll(t2), YC_STATUS_QUEUED);
+    CHECK_INT(retrieves(emu), r0 + 2);
     yc_task_free(t2);
     yc_client_free(retrying);
     yc_task_free(t);
@@ -785,7 +862,11 @@ TEST(wait_deadline_beats_retry_after) {
     double t0 = th_now_ms();
     yc_status s = yc_wait(t, 500);
     double dt = th_now_ms() - t0;
-    CHECK(s == YC_STATUS_QUEUED || s == YC_STATUS_ERROR, "returned %s", yc_status_name(s));
+    /* A 503 is retryable: yc_wait records it and goes on until its deadline. */
+    CHECK_STATUS(s, YC_STATUS_QUEUED);
+    json_t *e = task_error(t);
+    CHECK(e && jint(e, "http_status", -1) == 503, "the 503 is not recorded");
+    json_decref(e);
     CHECK(dt < 500 + 3000, "yc_wait(500) with Retry-After: 10 took %.0f ms", dt);
     th_note("yc_wait(500) over 503 + Retry-After 10: %s after %.0f ms", yc_status_name(s), dt);
     yc_task_free(t);

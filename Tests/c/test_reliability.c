@@ -13,6 +13,8 @@
  *                   in anything this program prints; echoed, it is masked.
  *   fork_*          a client warm in the parent works in a forked child on a
  *                   connection of its own; the parent's stays usable.
+ *   connect_*       connect_timeout_ms against a peer that never completes
+ *                   the TCP handshake.
  *   signals_*       no handler installed or changed, no SIGPIPE / SIGALRM
  *                   raised, no signal mask changed, through resets, timeouts
  *                   and a request body the server stops reading.
@@ -24,10 +26,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -314,7 +319,12 @@ TEST(hostile_trickle_is_cut_at_timeout_ms) {
     double t0 = th_now_ms();
     yc_status s = yc_wait(task, 1000);
     dt = th_now_ms() - t0;
-    CHECK(s == YC_STATUS_QUEUED || s == YC_STATUS_ERROR, "yc_wait returned %s", yc_status_name(s));
+    /* A timeout is retryable: yc_wait records it and returns the last status
+     * from the server when its time is up, never ERROR. */
+    CHECK_STATUS(s, YC_STATUS_QUEUED);
+    e = task_error(task);
+    CHECK(e && strcmp(err_kind(e), "timeout") == 0, "the timeout is not recorded: %s", e ? err_kind(e) : "(none)");
+    json_decref(e);
     CHECK_WITHIN(dt, 1000 + 1500 + slack_ms(), "yc_wait(1000) against a trickling server");
     th_note("yc_wait(1000) against a trickling server -> %s in %.0f ms", yc_status_name(s), dt);
     emu_clear_faults(emu);
@@ -324,6 +334,98 @@ TEST(hostile_trickle_is_cut_at_timeout_ms) {
     yc_task_free(task);
     yc_client_free(once);
     yc_client_free(twice);
+}
+
+/* ============================================================ connect */
+
+/* A peer that never accepts: a socket listening with a backlog of 0 on
+ * 127.0.0.1 whose accept queue is filled by our own connections and never
+ * drained. Linux then drops further SYNs, so a new connect() gets no answer
+ * at all. Returns the port, or -1; *listener and fillers[] stay open. */
+static int unanswering_port(int *listener, int *fillers, int max_fillers, int *n_fillers) {
+    *n_fillers = 0;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 0) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    *listener = fd;
+    /* Connect until one connect stays pending: the queue is full. */
+    for (int i = 0; i < max_fillers; i++) {
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (c < 0) break;
+        fillers[(*n_fillers)++] = c;
+        int rc = connect(c, (struct sockaddr *)&a, sizeof a);
+        if (rc != 0 && errno != EINPROGRESS) break;
+        if (rc == 0) continue;
+        struct pollfd p = {.fd = c, .events = POLLOUT};
+        if (poll(&p, 1, 300) == 0) return ntohs(a.sin_port); /* no SYN-ACK: full */
+    }
+    return -1;
+}
+
+/* ycbg.h: connect_timeout_ms bounds the connection attempt. Against a peer
+ * that never answers the SYN, a call fails with kind "timeout" after about
+ * connect_timeout_ms (not timeout_ms), and a create is retried (no
+ * connection was made, so no job can exist). */
+TEST(connect_timeout_against_a_peer_that_never_accepts) {
+    int listener = -1, fillers[16], n = 0;
+    int port = unanswering_port(&listener, fillers, 16, &n);
+    if (port < 0) {
+        for (int i = 0; i < n; i++) close(fillers[i]);
+        if (listener >= 0) close(listener);
+        REQUIRE(port > 0, "could not make a listener that leaves SYNs unanswered (%d connections made)", n);
+    }
+    th_note("backlog filled with %d connection(s); port %d leaves SYNs unanswered", n - 1, port);
+    const long connect_ms = 400;
+    char *cfg = th_strdup_printf("{\"base_url\": \"http://127.0.0.1:%d/v1\", \"api_key\": \"k\", "
+                                 "\"folder_id\": \"f\", \"max_retries\": 0, \"timeout_ms\": 30000, "
+                                 "\"connect_timeout_ms\": %ld}",
+                                 port, connect_ms);
+    yc_client *client = yc_client_new(cfg, NULL);
+    free(cfg);
+    if (client) {
+        double dt;
+        json_t *e = create_fails(client, &dt, __FILE__, __LINE__);
+        CHECK_STR(err_kind(e), "timeout");
+        CHECK(json_is_true(json_object_get(e, "retryable")), "a connect timeout is retryable");
+        CHECK(!message_has(e, "may exist"), "no connection was made, yet: %s", jstr(e, "message"));
+        CHECK(dt >= connect_ms - 50, "the create failed after %.0f ms, before connect_timeout_ms", dt);
+        CHECK_WITHIN(dt, connect_ms + slack_ms(), "a connect against a silent peer");
+        th_note("create: %s after %.0f ms: %s", err_kind(e), dt, jstr(e, "message"));
+        json_decref(e);
+        e = attach_fails(client, "some-id", &dt, __FILE__, __LINE__);
+        CHECK_STR(err_kind(e), "timeout");
+        CHECK(dt >= connect_ms - 50, "the attach failed after %.0f ms", dt);
+        CHECK_WITHIN(dt, connect_ms + slack_ms(), "an attach against a silent peer");
+        json_decref(e);
+        yc_client_free(client);
+    } else {
+        CHECK(client != NULL, "config refused");
+    }
+    /* One retry: two connect timeouts plus one backoff (<= 500 ms). */
+    cfg = th_strdup_printf("{\"base_url\": \"http://127.0.0.1:%d/v1\", \"api_key\": \"k\", \"folder_id\": \"f\", "
+                           "\"max_retries\": 1, \"timeout_ms\": 30000, \"connect_timeout_ms\": %ld}",
+                           port, connect_ms);
+    client = yc_client_new(cfg, NULL);
+    free(cfg);
+    if (client) {
+        double dt;
+        json_t *e = create_fails(client, &dt, __FILE__, __LINE__);
+        CHECK_STR(err_kind(e), "timeout");
+        CHECK(dt >= 2 * connect_ms - 50, "a create with one retry failed after %.0f ms", dt);
+        CHECK_WITHIN(dt, 2 * connect_ms + 500 + slack_ms(), "a create with one retry against a silent peer");
+        th_note("create with one retry: %.0f ms", dt);
+        json_decref(e);
+        yc_client_free(client);
+    }
+    for (int i = 0; i < n; i++) close(fillers[i]);
+    close(listener);
 }
 
 /* ============================================================ secrets */
@@ -351,6 +453,11 @@ TEST(no_duplicate_jobs_when_a_create_answer_is_lost) {
         CHECK(t == NULL, "%s: the cautious client reported success", kinds[k]);
         json_t *e = take_error(err);
         CHECK(e != NULL, "%s: no error", kinds[k]);
+        /* The caller is told that the job may exist, so it does not resend blindly. */
+        if (strcmp(err_kind(e), "network") == 0)
+            CHECK(json_is_true(json_object_get(e, "retryable")), "%s: a network error not retryable", kinds[k]);
+        CHECK(message_has(e, "may exist"), "%s: the message does not say the job may exist: %s", kinds[k],
+              jstr(e, "message"));
         json_decref(e);
         yc_task_free(t);
         CHECK_INT(creates(emu), 1);

@@ -272,6 +272,80 @@ TEST(client_free_from_another_thread_while_waiting) {
     yc_task_free(task);
 }
 
+/* ycbg.h: "Freeing a handle while another thread is inside a call on it is
+ * safe: the object goes when that call returns."  Through the C ABI (the
+ * bindings hold their own frees back): the handle is refused at once, the
+ * call under way finishes normally, nothing crashes, and (under ASan and
+ * valgrind) nothing leaks. */
+typedef struct {
+    yc_task *task;
+    int mode; /* 0: yc_wait on a long job; 1: yc_poll against a hanging server */
+    atomic_int done;
+    yc_status status;
+} inside_call_t;
+
+static void *inside_call_worker(void *arg) {
+    inside_call_t *c = arg;
+    c->status = c->mode == 0 ? yc_wait(c->task, 30000) : yc_poll(c->task);
+    atomic_store(&c->done, 1);
+    return NULL;
+}
+
+/* Waits (bounded) until the emulator has seen `n` retrieves, the last of
+ * them still unanswered when `hanging`. */
+static bool retrieves_seen(emu_t *emu, long n, bool hanging) {
+    for (int i = 0; i < 500; i++) {
+        json_t *r = emu_retrieves(emu);
+        size_t k = json_array_size(r);
+        bool ok = (long)k >= n && (!hanging || json_is_null(json_object_get(json_array_get(r, k - 1), "status")));
+        json_decref(r);
+        if (ok) return true;
+        th_sleep_ms(20);
+    }
+    return false;
+}
+
+TEST(task_free_while_another_thread_is_inside_a_call) {
+    emu_t *emu = emu_start("--queue-ms 300 --work-ms 2000");
+    REQUIRE(emu);
+    yc_client *client = client_for(emu, "\"max_retries\": 0");
+    REQUIRE(client);
+
+    /* yc_wait on a job that takes over two seconds. */
+    yc_task *task = CREATE(client, "{\"model\": \"yandexgpt\", \"input\": \"freed while waited on\"}");
+    REQUIRE(task);
+    inside_call_t w = {.task = task, .mode = 0};
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, inside_call_worker, &w) == 0);
+    CHECK(retrieves_seen(emu, 1, false), "the waiting thread never polled");
+    CHECK(!atomic_load(&w.done), "yc_wait returned before the free");
+    yc_task_free(task);
+    CHECK(yc_task_id(task) == NULL, "the freed handle still answers");
+    CHECK_STATUS(yc_poll(task), YC_STATUS_ERROR);
+    yc_task_free(task); /* a second free while the call is still running: ignored */
+    pthread_join(th, NULL);
+    CHECK_STATUS(w.status, YC_STATUS_COMPLETED);
+
+    /* yc_poll held inside a request the server does not answer for 1 s. */
+    task = CREATE(client, "{\"model\": \"yandexgpt\", \"input\": \"freed while polled\"}");
+    REQUIRE(task);
+    long before = emu_stat(emu, "requests.retrieve");
+    emu_fault(emu, "{\"match\": \"retrieve\", \"kind\": \"hang\", \"delay_ms\": 1000}");
+    inside_call_t p = {.task = task, .mode = 1};
+    REQUIRE(pthread_create(&th, NULL, inside_call_worker, &p) == 0);
+    CHECK(retrieves_seen(emu, before + 1, true), "the polling thread's request never arrived");
+    CHECK(!atomic_load(&p.done), "yc_poll returned before the free");
+    yc_task_free(task);
+    yc_client_free(client); /* the last handle of the client too */
+    CHECK(yc_task_id(task) == NULL, "the freed handle still answers");
+    pthread_join(th, NULL);
+    CHECK(p.status == YC_STATUS_QUEUED || p.status == YC_STATUS_IN_PROGRESS,
+          "the held poll returned %s", yc_status_name(p.status));
+    /* Freeing neither cancelled nor deleted anything on the server. */
+    CHECK_INT(emu_stat(emu, "requests.cancel"), 0);
+    CHECK_INT(emu_stat(emu, "requests.delete"), 0);
+}
+
 /* Clients and tasks made and freed concurrently, including frees of the
  * same handle from several threads (only one may take effect). */
 typedef struct {

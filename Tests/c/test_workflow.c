@@ -5,6 +5,7 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -538,6 +539,103 @@ TEST(cancel_of_completed_is_a_noop) {
     yc_client_free(client);
 }
 
+/* ycbg.h (yc_cancel): "a response that finished first stays completed".
+ * The task finished on the server, but this handle has not polled since it
+ * was queued: the cancel goes out, the server answers with the completed
+ * response, and the task takes that status and text. */
+TEST(cancel_of_a_task_finished_but_not_yet_known) {
+    emu_t *emu = emu_start("--queue-ms 0 --work-ms 0");
+    REQUIRE(emu);
+    yc_client *client = client_for(emu, NULL);
+    REQUIRE(client);
+    /* Queued for 100 ms, working for 100 ms: the create's answer says queued. */
+    yc_task *t = CREATE(client, "{\"model\": \"yandexgpt\", \"input\": \"finished first\", \"metadata\": "
+                                "{\"emulator_queue_ms\": \"100\", \"emulator_work_ms\": \"100\"}}");
+    REQUIRE(t);
+    json_t *r = task_result(t);
+    CHECK_STR(jstr(r, "status"), "queued");
+    json_decref(r);
+    /* Let it finish on the server, unobserved. */
+    th_sleep_ms(600);
+    CHECK_INT(emu_stat(emu, "requests.retrieve"), 0);
+    CHECK_STATUS(yc_cancel(t), YC_STATUS_COMPLETED);
+    CHECK_INT(emu_stat(emu, "requests.cancel"), 1);
+    r = task_result(t);
+    CHECK_STR(jstr(r, "status"), "completed");
+    CHECK_STR(jstr(r, "output_text"), "Echo: finished first");
+    CHECK(json_is_null(json_object_get(r, "error")), "an error after the cancel");
+    json_decref(r);
+    /* Terminal now: no more requests, and it stays completed on the server. */
+    long requests = emu_stat(emu, "requests.retrieve") + emu_stat(emu, "requests.cancel");
+    CHECK_STATUS(yc_cancel(t), YC_STATUS_COMPLETED);
+    CHECK_STATUS(yc_poll(t), YC_STATUS_COMPLETED);
+    CHECK_INT(emu_stat(emu, "requests.retrieve") + emu_stat(emu, "requests.cancel"), requests);
+    yc_task *again = yc_attach(client, yc_task_id(t), NULL);
+    REQUIRE(again);
+    CHECK_STATUS(yc_poll(again), YC_STATUS_COMPLETED);
+    yc_task_free(again);
+    yc_task_free(t);
+    yc_client_free(client);
+}
+
+/* ycbg.h (yc_task_free): "The response on the server is not cancelled or
+ * deleted." Freed while queued, it goes on to complete; freed when
+ * completed, it can still be fetched. */
+TEST(task_free_neither_cancels_nor_deletes) {
+    emu_t *emu = emu_start("--queue-ms 0 --work-ms 0");
+    REQUIRE(emu);
+    yc_client *client = client_for(emu, NULL);
+    REQUIRE(client);
+    yc_task *running = CREATE(client, "{\"model\": \"yandexgpt\", \"input\": \"left running\", \"metadata\": "
+                                      "{\"emulator_queue_ms\": \"1000\", \"emulator_work_ms\": \"300\"}}");
+    yc_task *done = CREATE(client, "{\"model\": \"yandexgpt\", \"input\": \"left done\"}");
+    REQUIRE(running && done);
+    char *running_id = strdup(yc_task_id(running));
+    char *done_id = strdup(yc_task_id(done));
+    CHECK_STATUS(yc_wait(done, 10000), YC_STATUS_COMPLETED);
+    json_t *before = emu_requests(emu, 1000);
+    yc_task_free(running);
+    yc_task_free(done);
+    yc_client_free(client);
+    th_sleep_ms(200); /* anything the frees might send has time to arrive */
+    json_t *after = emu_requests(emu, 1000);
+    CHECK(json_array_size(after) == json_array_size(before), "freeing sent %zu requests",
+          json_array_size(after) - json_array_size(before));
+    json_decref(before);
+    json_decref(after);
+    CHECK_INT(emu_stat(emu, "requests.cancel"), 0);
+    CHECK_INT(emu_stat(emu, "requests.delete"), 0);
+    /* The server still has both, and the running one finishes. */
+    yc_client *other = client_for(emu, NULL);
+    REQUIRE(other);
+    yc_task *r = yc_attach(other, running_id, NULL);
+    CHECK(r != NULL, "the freed running task is gone from the server");
+    if (r) {
+        /* Not cancelled (and, unless this machine is very slow, not yet done). */
+        json_t *doc = task_result(r);
+        const char *st = jstr(doc, "status") ? jstr(doc, "status") : "";
+        CHECK(strcmp(st, "queued") == 0 || strcmp(st, "in_progress") == 0 || strcmp(st, "completed") == 0,
+              "status after free: %s", st);
+        json_decref(doc);
+        CHECK_STATUS(yc_wait(r, 10000), YC_STATUS_COMPLETED);
+        char *text = yc_output_text(r);
+        CHECK_STR(text, "Echo: left running");
+        yc_free(text);
+    }
+    yc_task *d = yc_attach(other, done_id, NULL);
+    CHECK(d != NULL, "the freed completed task is gone from the server");
+    if (d) {
+        char *text = yc_output_text(d);
+        CHECK_STR(text, "Echo: left done");
+        yc_free(text);
+    }
+    yc_task_free(r);
+    yc_task_free(d);
+    yc_client_free(other);
+    free(running_id);
+    free(done_id);
+}
+
 TEST(terminal_task_makes_no_requests) {
     emu_t *emu = emu_start(EMU_ARGS);
     REQUIRE(emu);
@@ -644,12 +742,27 @@ TEST(attach_unknown_id_is_api_404) {
     CHECK_ERROR_SHAPE(e);
     json_decref(e);
     err = NULL;
+    long before = emu_stat(emu, "requests.retrieve");
     t = yc_attach(client, "../../_emulator/reset?x=1#y", &err);
     CHECK(t == NULL, "attach of a path-like id gave a task");
     e = take_error(err);
     CHECK(e != NULL, "no error for an odd id");
+    CHECK_INT(jint(e, "http_status", -1), 404);
     json_decref(e);
     yc_task_free(t);
+    /* The id went as one escaped path segment under /v1/responses/: the
+     * server saw a retrieve of that id, not a path that climbs out of it
+     * (the reset would have cleared the counters and the log). */
+    CHECK_INT(emu_stat(emu, "requests.retrieve"), before + 1);
+    json_t *log = emu_requests(emu, 1);
+    json_t *last = json_array_get(log, 0);
+    CHECK_STR(jstr(last, "method"), "GET");
+    CHECK_STR(jstr(last, "path"), "/v1/responses/..%2F..%2F_emulator%2Freset%3Fx%3D1%23y");
+    CHECK_INT(jint(last, "status", -1), 404);
+    json_decref(log);
+    json_t *all = emu_requests(emu, 100);
+    CHECK(json_array_size(all) >= 2, "the request log was cleared: %zu entries", json_array_size(all));
+    json_decref(all);
     yc_client_free(client);
 }
 
@@ -1029,6 +1142,120 @@ TEST(task_id_is_the_server_id) {
     CHECK(yc_task_id(NULL) == NULL, "yc_task_id(NULL) is not NULL");
     yc_task_free(t);
     yc_client_free(client);
+}
+
+/* ycbg.h: "Nothing here aborts, traps or prints."  stdout and stderr (the
+ * file descriptors, so writes from any layer count) go to a file around a
+ * whole workflow with its error paths; not one byte may arrive. */
+TEST(library_prints_nothing) {
+    emu_t *emu = emu_start("--queue-ms 0 --work-ms 0"); /* before the capture: its output is its own */
+    REQUIRE(emu);
+    char *good_cfg = cfg_for(emu, "\"max_retries\": 1, \"timeout_ms\": 1000");
+    char *refused_cfg = th_strdup_printf("{\"base_url\": \"http://127.0.0.1:1/v1\", \"api_key\": \"k\", "
+                                         "\"folder_id\": \"f\", \"max_retries\": 0}");
+    fflush(stdout);
+    fflush(stderr);
+    FILE *capture = tmpfile();
+    REQUIRE(capture);
+    int saved_out = dup(1), saved_err = dup(2);
+    REQUIRE(saved_out >= 0 && saved_err >= 0);
+    dup2(fileno(capture), 1);
+    dup2(fileno(capture), 2);
+
+    /* Checked after the capture ends (a failure message would be output too). */
+    int calls = 0, wrong = 0;
+#define EXPECT(cond) (calls++, (cond) ? (void)0 : (void)wrong++)
+    EXPECT(yc_version() && yc_status_name((yc_status)99));
+    char *err = NULL;
+    const char *bad_configs[] = {"{", "[]", "{\"api_key\": \"k\", \"nope\": 1}", "{\"base_url\": \"ftp://x\", "
+                                 "\"api_key\": \"k\"}", "{\"api_key\": \"k\", \"iam_token\": \"t\"}"};
+    for (size_t i = 0; i < sizeof bad_configs / sizeof bad_configs[0]; i++) {
+        EXPECT(yc_client_new(bad_configs[i], &err) == NULL && err);
+        yc_free(err);
+        err = NULL;
+    }
+    yc_client *client = yc_client_new(good_cfg, &err);
+    EXPECT(client && !err);
+    const char *bad_requests[] = {"{", "[1]", "{\"model\": \"yandexgpt\", \"stream\": true, \"input\": \"x\"}"};
+    for (size_t i = 0; i < sizeof bad_requests / sizeof bad_requests[0]; i++) {
+        EXPECT(yc_create_background(client, bad_requests[i], &err) == NULL && err);
+        yc_free(err);
+        err = NULL;
+    }
+    /* The happy path. */
+    yc_task *t = yc_create_background(client, "{\"model\": \"yandexgpt\", \"input\": \"quiet\"}", &err);
+    EXPECT(t != NULL);
+    EXPECT(yc_wait(t, 10000) == YC_STATUS_COMPLETED);
+    char *text = yc_output_text(t);
+    EXPECT(text && strcmp(text, "Echo: quiet") == 0);
+    yc_free(text);
+    yc_free(yc_result(t));
+    EXPECT(yc_cancel(t) == YC_STATUS_COMPLETED);
+    /* Server errors, retried and not, on create and on poll. */
+    yc_task *q = yc_create_background(client, "{\"model\": \"yandexgpt\", \"input\": \"q\", \"metadata\": "
+                                              "{\"emulator_queue_ms\": \"60000\"}}", NULL);
+    EXPECT(q != NULL);
+    emu_fault(emu, "{\"match\": \"create\", \"kind\": \"status\", \"status\": 500}");
+    EXPECT(yc_create_background(client, "{\"model\": \"yandexgpt\", \"input\": \"x\"}", &err) == NULL);
+    yc_free(err);
+    err = NULL;
+    emu_fault(emu, "{\"match\": \"retrieve\", \"kind\": \"status\", \"status\": 503, \"retry_after_ms\": \"10\"}");
+    EXPECT(yc_poll(q) == YC_STATUS_QUEUED);
+    const char *poll_faults[] = {"malformed", "reset", "truncated", "not_object", "html"};
+    for (size_t i = 0; i < sizeof poll_faults / sizeof poll_faults[0]; i++) {
+        emu_fault(emu, "{\"match\": \"retrieve\", \"kind\": \"%s\", \"count\": 2}", poll_faults[i]);
+        yc_status s = yc_poll(q);
+        EXPECT(s == YC_STATUS_ERROR || s == YC_STATUS_QUEUED);
+        yc_free(yc_result(q));
+        emu_clear_faults(emu);
+    }
+    emu_fault(emu, "{\"match\": \"retrieve\", \"kind\": \"hang\", \"count\": 2}");
+    EXPECT(yc_poll(q) == YC_STATUS_ERROR); /* two timeouts of 1 s */
+    emu_clear_faults(emu);
+    EXPECT(yc_attach(client, "no-such-id", &err) == NULL && err);
+    yc_free(err);
+    err = NULL;
+    /* Nothing listens there: a network error. */
+    yc_client *refused = yc_client_new(refused_cfg, NULL);
+    EXPECT(refused != NULL);
+    EXPECT(yc_create_background(refused, "{\"model\": \"yandexgpt\", \"input\": \"x\"}", &err) == NULL && err);
+    yc_free(err);
+    err = NULL;
+    yc_client_free(refused);
+    /* Bad handles: NULL, freed, never valid. */
+    yc_task_free(q);
+    EXPECT(yc_poll(q) == YC_STATUS_ERROR && yc_task_id(q) == NULL && yc_result(q) == NULL);
+    yc_task_free(q);
+    int not_a_handle = 0;
+    EXPECT(yc_poll((yc_task *)&not_a_handle) == YC_STATUS_ERROR);
+    EXPECT(yc_poll(NULL) == YC_STATUS_ERROR && yc_output_text(NULL) == NULL);
+    EXPECT(yc_create_background(NULL, "{}", &err) == NULL && err);
+    yc_free(err);
+    yc_task_free(t);
+    yc_client_free(client);
+    yc_client_free(client);
+#undef EXPECT
+
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out);
+    close(saved_err);
+    long printed = -1;
+    if (fseek(capture, 0, SEEK_END) == 0) printed = ftell(capture);
+    char head[512] = "";
+    if (printed > 0) {
+        rewind(capture);
+        size_t got = fread(head, 1, sizeof head - 1, capture);
+        head[got] = '\0';
+    }
+    fclose(capture);
+    free(good_cfg);
+    free(refused_cfg);
+    CHECK(printed == 0, "%ld bytes printed during the workflow, starting: %.300s", printed, head);
+    CHECK(wrong == 0, "%d of %d calls did not do what they should", wrong, calls);
+    th_note("%d calls, %ld bytes on stdout/stderr", calls, printed);
 }
 
 int main(int argc, char **argv) { return th_main(argc, argv); }

@@ -6,6 +6,7 @@
 #   ca.pem/ca.key            a throw-away CA (in no trust store)
 #   server.pem/server.key    signed by it, subjectAltName IP:127.0.0.1, DNS:localhost
 #   wrong.pem/wrong.key      signed by it, subjectAltName DNS:wrong.example only
+#   expired.pem/expired.key  signed by it, right names, expired a day ago
 #   not-a-cert.pem           a readable file that is not PEM
 # then builds Tests/tls/test_tls.c with Tests/c/harness.c into build/tests/
 # and runs it.  The last line is "N passed, N failed".
@@ -48,14 +49,16 @@ make_certs() {
   openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
     -subj "/CN=ycbg test CA" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" || return 1
-  # name  subjectAltName
-  local pair
-  for pair in "server|IP:127.0.0.1,DNS:localhost" "wrong|DNS:wrong.example"; do
-    local name=${pair%%|*} san=${pair#*|}
+  # name|subjectAltName|days (-1: notAfter is a day before notBefore, i.e. expired)
+  local spec
+  for spec in "server|IP:127.0.0.1,DNS:localhost|2" "wrong|DNS:wrong.example|2" \
+              "expired|IP:127.0.0.1,DNS:localhost|-1"; do
+    local name=${spec%%|*} rest=${spec#*|}
+    local san=${rest%%|*} days=${rest#*|}
     printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
       "extendedKeyUsage=serverAuth" "subjectAltName=$san" > "$name.ext"
     openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=ycbg test $name" || return 1
-    openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+    openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days "$days" \
       -extfile "$name.ext" -out "$name.pem" || return 1
   done
   echo "this is not a PEM certificate" > not-a-cert.pem
@@ -65,7 +68,7 @@ if ! (make_certs) > "$TLS_DIR/openssl.log" 2>&1; then
   cat "$TLS_DIR/openssl.log"
   fail "openssl could not make the certificates"
 fi
-for name in server wrong; do
+for name in server wrong expired; do
   echo "$name.pem: $(openssl x509 -in "$TLS_DIR/$name.pem" -noout -ext subjectAltName 2>/dev/null | tail -1 | sed 's/^ *//')"
 done
 

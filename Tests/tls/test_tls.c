@@ -7,6 +7,7 @@
  *   ca.pem                  the CA (not in the system store)
  *   server.pem, server.key  signed by it, subjectAltName IP:127.0.0.1, DNS:localhost
  *   wrong.pem,  wrong.key   signed by it, subjectAltName DNS:wrong.example only
+ *   expired.pem, expired.key signed by it, right names, expired
  *   not-a-cert.pem          a readable file that is not PEM
  *
  * Everything talks to 127.0.0.1 only.  The plain-http:// check runs inside
@@ -87,7 +88,8 @@ static const char *REQ = "{\"model\": \"yandexgpt\", \"input\": \"hello over TLS
 TEST(certificates_present) {
     REQUIRE(tls_dir(), "YCBG_TLS_DIR is not set (run Tests/tls/run.sh)");
     REQUIRE(strchr(tls_dir(), ' ') == NULL, "YCBG_TLS_DIR must not contain spaces: %s", tls_dir());
-    const char *files[] = {"ca.pem", "server.pem", "server.key", "wrong.pem", "wrong.key", "not-a-cert.pem"};
+    const char *files[] = {"ca.pem",    "server.pem",  "server.key", "wrong.pem",
+                           "wrong.key", "expired.pem", "expired.key", "not-a-cert.pem"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         CHECK(access(tls_file(files[i]), R_OK) == 0, "%s: %s", tls_file(files[i]), strerror(errno));
 }
@@ -186,54 +188,71 @@ TEST(https_workflow_with_ca_file) {
     CHECK(tls_second <= 2, "%ld connections for a create and a cancel", tls_second);
 }
 
+/* TLS connections the library opened while `call` ran: the emulator counts
+ * every TCP connection it accepts, and each stats call is one of them. */
+typedef struct {
+    long before, overhead;
+} conn_count_t;
+
+static conn_count_t conn_begin(emu_t *emu) {
+    long c0 = emu_stat(emu, "connections");
+    long c1 = emu_stat(emu, "connections");
+    return (conn_count_t){.before = c1, .overhead = c1 - c0};
+}
+
+static long conn_end(emu_t *emu, conn_count_t c) { return emu_stat(emu, "connections") - c.before - c.overhead; }
+
+/* A certificate verification failure: kind network, not retryable, one
+ * connection attempt even with retries allowed, and a message that names
+ * the check (`check_words`: any of them, case-insensitive, "|"-separated). */
+static void expect_verification_failure(emu_t *emu, yc_client *client, const char *check_words, const char *what) {
+    conn_count_t cc = conn_begin(emu);
+    double ms = 0;
+    json_t *e = create_must_fail(client, REQ, &ms);
+    long handshakes = conn_end(emu, cc);
+    CHECK_ERROR_SHAPE(e);
+    CHECK_STR(err_kind(e), "network");
+    const char *msg = jstr(e, "message");
+    CHECK(json_is_false(json_object_get(e, "retryable")), "%s: a certificate failure is retryable: %s", what,
+          msg ? msg : "(null)");
+    CHECK(says_tls_certificate(msg), "%s: message does not say TLS/certificate: %s", what, msg ? msg : "(null)");
+    bool named = false;
+    char words[256];
+    snprintf(words, sizeof words, "%s", check_words);
+    for (char *save = NULL, *w = strtok_r(words, "|", &save); w; w = strtok_r(NULL, "|", &save))
+        named = named || contains_ci(msg, w);
+    CHECK(named, "%s: message does not name the failed check (%s): %s", what, check_words, msg ? msg : "(null)");
+    CHECK(handshakes == 1, "%s: %ld connection attempts for a create with max_retries 2 (a certificate does not "
+                           "change between attempts)", what, handshakes);
+    th_note("%s: create -> %ld handshake(s) in %.0f ms: %s", what, handshakes, ms, msg ? msg : "(null)");
+    json_decref(e);
+
+    /* The retrieve path (yc_attach): the same, one attempt. */
+    cc = conn_begin(emu);
+    char *err = NULL;
+    yc_task *t = yc_attach(client, "00000000-0000-4000-8000-000000000000", &err);
+    handshakes = conn_end(emu, cc);
+    CHECK(t == NULL, "%s: yc_attach succeeded", what);
+    yc_task_free(t);
+    e = take_error(err);
+    CHECK_STR(err_kind(e), "network");
+    CHECK(json_is_false(json_object_get(e, "retryable")), "%s: attach error retryable", what);
+    CHECK(handshakes == 1, "%s: %ld connection attempts for an attach with max_retries 2", what, handshakes);
+    json_decref(e);
+    CHECK_INT(emu_stat(emu, "requests.create"), 0);
+    CHECK_INT(emu_stat(emu, "requests.retrieve"), 0);
+    CHECK_INT(api_requests(emu), 0);
+}
+
 TEST(untrusted_ca_fails_before_any_request) {
     char *args = tls_args("server", NULL);
     emu_t *emu = emu_start(args);
     free(args);
     REQUIRE(emu);
-
-    /* Default retries: how the library treats a certificate it cannot trust. */
-    yc_client *client = client_for(emu, NULL); /* no ca_file: the system store */
+    /* Default retries (2); no ca_file: the system store, which lacks our CA. */
+    yc_client *client = client_for(emu, NULL);
     REQUIRE(client);
-    long c0 = emu_stat(emu, "connections");
-    long c1 = emu_stat(emu, "connections");
-    double ms = 0;
-    json_t *e = create_must_fail(client, REQ, &ms);
-    CHECK_ERROR_SHAPE(e);
-    CHECK_STR(err_kind(e), "network");
-    const char *msg = jstr(e, "message");
-    CHECK(says_tls_certificate(msg), "message does not say TLS/certificate clearly: %s", msg ? msg : "(null)");
-    long handshakes = emu_stat(emu, "connections") - c1 - (c1 - c0);
-    th_note("message: %s", msg ? msg : "(null)");
-    th_note("retryable=%s; with max_retries 2 the create took %.0f ms over %ld failed handshake(s)",
-            json_is_true(json_object_get(e, "retryable")) ? "true" : "false", ms, handshakes);
-    CHECK_INT(emu_stat(emu, "requests.create"), 0);
-    CHECK_INT(api_requests(emu), 0);
-    json_decref(e);
-    yc_client_free(client);
-
-    /* max_retries 0: exactly one attempt, same error. */
-    emu_reset(emu);
-    client = client_for(emu, "\"max_retries\": 0");
-    REQUIRE(client);
-    e = create_must_fail(client, REQ, &ms);
-    CHECK_STR(err_kind(e), "network");
-    CHECK(says_tls_certificate(jstr(e, "message")), "%s", jstr(e, "message"));
-    th_note("max_retries 0: %.0f ms", ms);
-    json_decref(e);
-
-    /* The retrieve path (yc_attach) fails the same way, and sends nothing. */
-    char *err = NULL;
-    yc_task *t = yc_attach(client, "00000000-0000-4000-8000-000000000000", &err);
-    CHECK(t == NULL, "yc_attach succeeded without a trusted certificate");
-    yc_task_free(t);
-    e = take_error(err);
-    CHECK_STR(err_kind(e), "network");
-    CHECK(says_tls_certificate(jstr(e, "message")), "%s", jstr(e, "message"));
-    json_decref(e);
-    CHECK_INT(emu_stat(emu, "requests.create"), 0);
-    CHECK_INT(emu_stat(emu, "requests.retrieve"), 0);
-    CHECK_INT(api_requests(emu), 0);
+    expect_verification_failure(emu, client, "not trusted", "untrusted CA");
     yc_client_free(client);
 }
 
@@ -242,19 +261,21 @@ TEST(hostname_mismatch_fails_before_any_request) {
     emu_t *emu = emu_start(args);
     free(args);
     REQUIRE(emu);
-    yc_client *client = client_for(emu, "\"ca_file\": \"%s\", \"max_retries\": 0", tls_file("ca.pem"));
+    /* The CA is trusted; only the name is wrong. Default retries (2). */
+    yc_client *client = client_for(emu, "\"ca_file\": \"%s\"", tls_file("ca.pem"));
     REQUIRE(client);
-    json_t *e = create_must_fail(client, REQ, NULL);
-    CHECK_ERROR_SHAPE(e);
-    CHECK_STR(err_kind(e), "network");
-    const char *msg = jstr(e, "message");
-    th_note("message: %s", msg ? msg : "(null)");
-    CHECK(contains_ci(msg, "TLS") && contains_ci(msg, "certificate") &&
-              (contains_ci(msg, "match") || contains_ci(msg, "name")),
-          "message does not say the certificate's name does not match: %s", msg ? msg : "(null)");
-    CHECK_INT(emu_stat(emu, "requests.create"), 0);
-    CHECK_INT(api_requests(emu), 0);
-    json_decref(e);
+    expect_verification_failure(emu, client, "host name mismatch", "name mismatch");
+    yc_client_free(client);
+}
+
+TEST(expired_certificate_fails_before_any_request) {
+    char *args = tls_args("expired", NULL); /* right names, trusted CA, expired */
+    emu_t *emu = emu_start(args);
+    free(args);
+    REQUIRE(emu);
+    yc_client *client = client_for(emu, "\"ca_file\": \"%s\"", tls_file("ca.pem"));
+    REQUIRE(client);
+    expect_verification_failure(emu, client, "expired", "expired certificate");
     yc_client_free(client);
 }
 
