@@ -8,17 +8,10 @@ final class ClientHandle: Sendable {
     init(_ client: Client) { self.client = client }
 }
 
-/// What a `yc_task *` points to; owns the C string yc_task_id() lends out.
-final class TaskHandle: @unchecked Sendable { // immutable after init
+/// What a `yc_task *` points to.
+final class TaskHandle: Sendable {
     let task: BackgroundTask
-    let idCString: UnsafeMutablePointer<CChar>
-
-    init(_ task: BackgroundTask) {
-        self.task = task
-        self.idCString = strdup(task.id)
-    }
-
-    deinit { free(idCString) }
+    init(_ task: BackgroundTask) { self.task = task }
 }
 
 /// The set of live handles. Every ABI call looks its handle up here, so a

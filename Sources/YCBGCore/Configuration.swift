@@ -36,6 +36,15 @@ public struct Configuration: Sendable {
     /// The server honours Idempotency-Key, so a create whose answer was lost
     /// may be sent again with the same key (it returns the first job).
     public var trustIdempotencyKey = false
+    /// "auto", "1.1" or "2" (see ProtocolOptions).
+    public var httpVersion = HTTPVersion.auto
+    /// HTTP requests one client runs at once.
+    public var maxInFlight = 64
+    /// Fixed rates per request kind; 0 is no fixed limit.
+    public var maxCreatesPerSecond = 0.0
+    public var maxPollsPerSecond = 0.0
+    /// A driven task not terminal after this long ends with a timeout error; -1: never.
+    public var taskTimeoutMs = -1
 
     public var redactor: Redactor { Redactor(secrets: [credential.secret]) }
 
@@ -103,6 +112,16 @@ public struct Configuration: Sendable {
         c.maxResponseBytes = try keys.integer("max_response_bytes", in: 1...(1 << 40)) ?? c.maxResponseBytes
         c.allowInsecureHTTP = try keys.bool("allow_insecure_http") ?? false
         c.trustIdempotencyKey = try keys.bool("trust_idempotency_key") ?? false
+        c.httpVersion = try keys.string("http_version").map { v throws(YCError) in
+            guard let version = HTTPVersion(rawValue: v) else {
+                throw YCError(.config, "config: http_version must be \"auto\", \"1.1\" or \"2\"")
+            }
+            return version
+        } ?? c.httpVersion
+        c.maxInFlight = try keys.integer("max_in_flight", in: 1...10_000) ?? c.maxInFlight
+        c.maxCreatesPerSecond = try keys.number("max_creates_per_second", in: 0...1_000_000) ?? c.maxCreatesPerSecond
+        c.maxPollsPerSecond = try keys.number("max_polls_per_second", in: 0...1_000_000) ?? c.maxPollsPerSecond
+        c.taskTimeoutMs = try keys.integer("task_timeout_ms", in: -1...(365 * 86_400_000)) ?? c.taskTimeoutMs
         try keys.rejectUnknown()
         c.credential = try resolveCredential(apiKey: apiKey, iamToken: iamToken, environment: environment)
 
@@ -248,6 +267,15 @@ private struct ConfigKeys {
             throw YCError(.config, "config: \(key) must be between \(range.lowerBound) and \(range.upperBound), got \(i)")
         }
         return i
+    }
+
+    mutating func number(_ key: String, in range: ClosedRange<Double>) throws(YCError) -> Double? {
+        guard let v = value(key) else { return nil }
+        guard let d = v.numberValue else { throw YCError(.config, "config: \(key) must be a number") }
+        guard range.contains(d) else {
+            throw YCError(.config, "config: \(key) must be between \(Int(range.lowerBound)) and \(Int(range.upperBound)), got \(d)")
+        }
+        return d
     }
 
     mutating func bool(_ key: String) throws(YCError) -> Bool? {
