@@ -29,8 +29,8 @@ public final class BackgroundTask: @unchecked Sendable {
         var released = false
     }
 
-    private let state: Mutex<State>
-    private let polls = Mutex(())
+    private let state: Locked<State>
+    private let polls = Locked(())
     /// Broadcast after every change of the state, for waiters.
     private let changes = Monitor()
     /// The id as a C string, once known (never changes after that).
@@ -38,7 +38,7 @@ public final class BackgroundTask: @unchecked Sendable {
 
     init(client: Client, first: ResponsesAPI.Answer) {
         self.client = client
-        self.state = Mutex(State(id: first.object.id, response: first.object, pollAfterMs: first.pollAfterMs))
+        self.state = Locked(State(id: first.object.id, response: first.object, pollAfterMs: first.pollAfterMs))
         setIDCString(first.object.id)
         _ = schedule(after: first.pollAfterMs)
     }
@@ -46,7 +46,7 @@ public final class BackgroundTask: @unchecked Sendable {
     /// A task whose create the client sends later (yc_submit).
     init(client: Client) {
         self.client = client
-        self.state = Mutex(State())
+        self.state = Locked(State())
     }
 
     deinit {

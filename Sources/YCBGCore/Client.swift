@@ -1,3 +1,6 @@
+import CCurl
+import CYCShim
+
 /// A configured connection to the Responses API, shared by every task made
 /// from it and by any number of threads.
 public final class Client: Sendable {
@@ -13,8 +16,12 @@ public final class Client: Sendable {
     /// From raw UTF-8 config bytes (invalid UTF-8 is an `invalid_json` error).
     public convenience init(configJSON: [UInt8]?, environment: @escaping Configuration.Environment = Configuration.processEnvironment) throws(YCError) {
         let config = try Configuration.parse(configJSON, environment: environment)
+        guard ycs_curl_global_init() == CURLE_OK else {
+            throw YCError(.network, "libcurl could not be initialised")
+        }
+        // Every request, the blocking calls' too, goes through the engine.
         let host = EngineHost(config: config)
-        self.init(config: config, transport: try CurlTransport(caFile: config.caFile, userAgent: config.userAgent), host: host)
+        self.init(config: config, transport: EngineTransport(host: host), host: host)
     }
 
     /// A client over any transport (tests use a scripted one).

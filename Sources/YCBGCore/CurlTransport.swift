@@ -3,66 +3,11 @@ import CYCShim
 import Glibc
 import Synchronization
 
-/// A `Transport` over libcurl's easy interface with a pool of easy handles.
-/// Each idle handle keeps its live connections, so consecutive requests from
-/// any thread reuse them (keep-alive) instead of reconnecting.
-public final class CurlTransport: Transport, @unchecked Sendable {
-    private let caFile: String?
-    private let userAgent: String
-    /// Idle handles, and the process they were made in (a forked child must
-    /// not share the parent's sockets).
-    private let idle: Mutex<(pid: pid_t, handles: [EasyHandle])>
-    private let maxIdle = 64
-
-    public init(caFile: String?, userAgent: String) throws(YCError) {
-        let rc = ycs_curl_global_init()
-        guard rc == CURLE_OK else {
-            throw YCError(.network, "libcurl could not be initialised: \(String(cString: curl_easy_strerror(rc)))")
-        }
-        self.caFile = caFile
-        self.userAgent = userAgent
-        self.idle = Mutex((getpid(), []))
-    }
-
-    public func perform(_ request: HTTPRequest, maxResponseBytes: Int) -> Result<HTTPResponse, TransportFailure> {
-        guard let handle = checkout() else {
-            return .failure(TransportFailure(YCError(.network, "out of memory creating a connection handle"), requestNotSent: true))
-        }
-        let result = handle.perform(request, maxResponseBytes: maxResponseBytes, caFile: caFile, userAgent: userAgent)
-        checkin(handle)
-        return result
-    }
-
-    private func checkout() -> EasyHandle? {
-        let reused: EasyHandle? = idle.withLock { state in
-            let pid = getpid()
-            if state.pid != pid {
-                // After fork(): the parent still owns those sockets and TLS
-                // sessions. Abandon the handles (never clean them up here, which
-                // could talk on the parent's connections) and start afresh.
-                state.handles.forEach { $0.abandon() }
-                state.handles = []
-                state.pid = pid
-            }
-            return state.handles.popLast()
-        }
-        return reused ?? EasyHandle()
-    }
-
-    private func checkin(_ handle: EasyHandle) {
-        // A handle that is not kept is cleaned up (its connections closed) on release.
-        idle.withLock { state in
-            guard state.pid == getpid(), state.handles.count < maxIdle else { return }
-            state.handles.append(handle)
-        }
-    }
-}
-
-/// One curl easy handle and the buffers it writes into.
+/// One curl easy handle and the buffers it writes into; the engine runs it
+/// in its multi handle (a pool of these serves every transfer).
 final class EasyHandle: @unchecked Sendable { // used by one thread at a time
     private let curl: UnsafeMutableRawPointer
     private let exchange: UnsafeMutablePointer<ycs_exchange>
-    private var abandoned = false
     /// The request headers of the transfer under way (libcurl reads them until it ends).
     private var headerList: UnsafeMutablePointer<curl_slist>? = nil
 
@@ -74,22 +19,9 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
     }
 
     deinit {
-        if !abandoned {
-            curl_easy_cleanup(curl)
-            curl_slist_free_all(headerList)
-            ycs_exchange_free(exchange)
-        }
-    }
-
-    /// Drop without closing anything (used in a forked child).
-    func abandon() { abandoned = true }
-
-    func perform(_ request: HTTPRequest, maxResponseBytes: Int, caFile: String?,
-                 userAgent: String) -> Result<HTTPResponse, TransportFailure> {
-        if let failed = prepare(request, maxResponseBytes: maxResponseBytes, caFile: caFile, userAgent: userAgent) {
-            return .failure(failed)
-        }
-        return finish(curl_easy_perform(curl), maxResponseBytes: maxResponseBytes)
+        curl_easy_cleanup(curl)
+        curl_slist_free_all(headerList)
+        ycs_exchange_free(exchange)
     }
 
     /// The handle, for a multi interface to run.
@@ -118,8 +50,6 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
         ok = ok && ycs_setopt_long(curl, CURLOPT_TIMEOUT_MS, max(1, request.timeoutMs)) == CURLE_OK
         ok = ok && ycs_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(request.connectTimeoutMs, request.timeoutMs))) == CURLE_OK
         ok = ok && ycs_setopt_long(curl, CURLOPT_TCP_KEEPALIVE, 1) == CURLE_OK
-        // One warm connection per pooled handle is all it can use at a time.
-        ok = ok && ycs_setopt_long(curl, CURLOPT_MAXCONNECTS, 1) == CURLE_OK
         // Reuse a connection only while it is younger than any server's idle
         // timeout is likely to be, so a reused one is rarely closed under us.
         ok = ok && ycs_setopt_long(curl, CURLOPT_MAXAGE_CONN, ProtocolOptions.maxIdleSeconds) == CURLE_OK

@@ -44,7 +44,7 @@ final class Engine: @unchecked Sendable {
         var thread: pthread_t?
         var threadFailed = false
     }
-    private let inbox = Mutex(Inbox())
+    private let inbox = Locked(Inbox())
 
     // The I/O thread's own state.
     private var blocking: [EngineRequest] = []
@@ -139,6 +139,12 @@ final class Engine: @unchecked Sendable {
     private func startThread(_ s: inout Inbox) -> Bool {
         let context = Unmanaged.passRetained(self).toOpaque()
         var thread = pthread_t()
+        // The thread blocks every signal, so that signals sent to the process
+        // go to the application's threads, as if the library had none.
+        var all = sigset_t(), previous = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_SETMASK, &all, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         let rc = pthread_create(&thread, nil, { argument in
             guard let argument else { return nil }
             let engine = Unmanaged<Engine>.fromOpaque(argument).takeRetainedValue()
@@ -213,7 +219,7 @@ final class Engine: @unchecked Sendable {
     private func startDueWork(nowMs: Int64) {
         while blockingHead < blocking.count, running.count < config.maxInFlight {
             let request = blocking[blockingHead]
-            guard pacer.take(request.kind, nowMs: nowMs) else { break }
+            guard pacer.take(request.kind, nowMs: nowMs, adaptive: false) else { break }
             blockingHead += 1
             start(request)
         }
@@ -242,16 +248,16 @@ final class Engine: @unchecked Sendable {
     private func nextWakeMs(nowMs: Int64) -> Int {
         var at = nowMs + 1000
         let free = running.count < config.maxInFlight
-        func consider(_ due: Int64, _ kind: RequestKind) {
+        func consider(_ due: Int64, _ kind: RequestKind, adaptive: Bool = true) {
             if due > nowMs {
                 at = min(at, due)
             } else if free {
                 // Due, and waiting for a token of its kind.
-                at = min(at, max(nowMs + 1, pacer.nextTokenMs(kind, nowMs: nowMs)))
+                at = min(at, max(nowMs + 1, pacer.nextTokenMs(kind, nowMs: nowMs, adaptive: adaptive)))
             }
             // Due with every transfer busy: a finishing transfer wakes the loop.
         }
-        if blockingHead < blocking.count { consider(nowMs, blocking[blockingHead].kind) }
+        if blockingHead < blocking.count { consider(nowMs, blocking[blockingHead].kind, adaptive: false) }
         if let d = creates.first { consider(d.dueMs, .create) }
         if let d = polls.first { consider(d.dueMs, .poll) }
         return Int(max(0, at - nowMs))

@@ -8,11 +8,11 @@ import Synchronization
 /// connections.
 public final class EngineHost: Sendable {
     let config: Configuration
-    private let slot: Mutex<(pid: pid_t, engine: Engine?, eventsOn: Bool)>
+    private let slot: Locked<(pid: pid_t, engine: Engine?, eventsOn: Bool)>
 
     init(config: Configuration) {
         self.config = config
-        self.slot = Mutex((getpid(), nil, true))
+        self.slot = Locked((getpid(), nil, true))
     }
 
     deinit {

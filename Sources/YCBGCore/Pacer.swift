@@ -21,9 +21,11 @@ struct Pacer {
         var inWindow = 0
         var lastWindowRate = 0.0
 
-        var rate: Double? {
+        var rate: Double? { rate(adaptive: true) }
+
+        func rate(adaptive: Bool) -> Double? {
             let fixed = fixedRate > 0 ? fixedRate : nil
-            switch (fixed, adaptiveRate) {
+            switch (fixed, adaptive ? adaptiveRate : nil) {
             case let (f?, a?): return min(f, a)
             case let (f?, nil): return f
             case let (nil, a?): return a
@@ -47,12 +49,14 @@ struct Pacer {
         }
     }
 
-    /// Takes a token for one request of `kind` now, if there is one.
-    mutating func take(_ kind: RequestKind, nowMs: Int64) -> Bool {
+    /// Takes a token for one request of `kind` now, if there is one. A
+    /// blocking call (`adaptive` false) keeps its own retry schedule: it
+    /// honours the fixed rate and a 429's pause, not the adaptive rate.
+    mutating func take(_ kind: RequestKind, nowMs: Int64, adaptive: Bool = true) -> Bool {
         var b = buckets[kind.rawValue]
         defer { buckets[kind.rawValue] = b }
         guard nowMs >= b.pausedUntilMs else { return false }
-        if let rate = b.rate {
+        if let rate = b.rate(adaptive: adaptive) {
             b.tokens = min(1, b.tokens + Double(nowMs - b.refilledAtMs) * rate / 1000)
             b.refilledAtMs = nowMs
             guard b.tokens >= 1 else { return false }
@@ -68,10 +72,10 @@ struct Pacer {
     }
 
     /// When the next token of `kind` will be there (monotonic ms).
-    func nextTokenMs(_ kind: RequestKind, nowMs: Int64) -> Int64 {
+    func nextTokenMs(_ kind: RequestKind, nowMs: Int64, adaptive: Bool = true) -> Int64 {
         let b = buckets[kind.rawValue]
         var at = max(nowMs, b.pausedUntilMs)
-        if let rate = b.rate, b.tokens < 1 {
+        if let rate = b.rate(adaptive: adaptive), b.tokens < 1 {
             let refill = b.refilledAtMs + Int64(((1 - b.tokens) * 1000 / rate).rounded(.up))
             at = max(at, refill)
         }
@@ -94,8 +98,9 @@ struct Pacer {
             }
             let pause = Int64(retryAfterMs ?? 0)
             b.pausedUntilMs = max(b.pausedUntilMs, nowMs + min(pause, Int64(RetryPolicy.maxServerDelayMs)))
-            b.tokens = min(b.tokens, 0)
-            b.refilledAtMs = max(nowMs, b.pausedUntilMs)
+            // One request may go when the pause ends, then the new rate.
+            b.tokens = 1
+            b.refilledAtMs = b.pausedUntilMs
         } else if let rate = b.adaptiveRate {
             let raised = rate + 1 / max(1, rate)
             b.adaptiveRate = raised >= Pacer.adaptiveCeiling ? nil : raised
