@@ -83,6 +83,7 @@ void ycs_exchange_reset(ycs_exchange *x, size_t limit) {
     x->upload = NULL;
     x->upload_len = x->upload_pos = 0;
     x->rewind_refused = 0;
+    x->stream_refused = 0;
     /* Don't keep a huge buffer alive in an idle pooled handle. */
     if (x->body_cap > 1024 * 1024) {
         free(x->body);
@@ -132,6 +133,21 @@ CURLcode ycs_exchange_upload(CURL *h, ycs_exchange *x, const void *data, size_t 
     if ((rc = curl_easy_setopt(h, CURLOPT_READDATA, x))) return rc;
     if ((rc = curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek))) return rc;
     return curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+}
+
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *userp) {
+    ycs_exchange *x = userp;
+    static const char needle[] = "REFUSED_STREAM";
+    (void)h;
+    if (type == CURLINFO_TEXT && memmem(data, size, needle, sizeof needle - 1)) x->stream_refused = 1;
+    return 0;
+}
+
+CURLcode ycs_exchange_watch_refused_stream(CURL *h, ycs_exchange *x) {
+    CURLcode rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug))) return rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_DEBUGDATA, x))) return rc;
+    return curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 }
 
 CURLMcode ycs_multi_setopt_long(CURLM *m, CURLMoption opt, long v) { return curl_multi_setopt(m, opt, v); }

@@ -72,6 +72,9 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
             // A body libcurl cannot rewind: it can never resend a create on
             // its own after a reused connection died (the job may exist).
             ok = ok && body.withUnsafeBytes { ycs_exchange_upload(curl, exchange, $0.baseAddress, $0.count) } == CURLE_OK
+            // An HTTP/2 stream the server refused was not processed: that
+            // failure may be resent (see failure(for:)).
+            if protocolOptions.pipeWait { ok = ok && ycs_exchange_watch_refused_stream(curl, exchange) == CURLE_OK }
         } else if let body = request.body {
             ok = ok && ycs_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)) == CURLE_OK
             ok = ok && body.withUnsafeBytes { bytes in
@@ -114,7 +117,9 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
             return buf.isEmpty ? String(cString: curl_easy_strerror(rc)) : buf
         }()
         let requestID = headers.first { $0.name == "x-request-id" }?.value
-        let notSent = requestSize == 0
+        // REFUSED_STREAM (RFC 9113 8.7): the server did not process it.
+        let refused = exchange.pointee.stream_refused != 0
+        let notSent = requestSize == 0 || refused
 
         var error: YCError
         switch rc {
@@ -137,6 +142,8 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
             error = YCError(.network, "TLS failed: \(detail)")
         case CURLE_GOT_NOTHING:
             error = YCError(.network, "the server closed the connection without answering: \(detail)")
+        case CURLE_SEND_FAIL_REWIND where refused:
+            error = YCError(.network, "the server refused the HTTP/2 stream (REFUSED_STREAM) without processing the request: \(detail)")
         case CURLE_SEND_FAIL_REWIND:
             // libcurl wanted to resend a create because its reused connection
             // died before an answer: the server may have read it and started

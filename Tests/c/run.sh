@@ -93,7 +93,7 @@ case "$mode" in
     export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-90}
     export YCBG_MEMORY_CYCLES=${YCBG_MEMORY_CYCLES:-600}
     export YCBG_SOAK_TASKS=${YCBG_SOAK_TASKS:-4000}
-    export YCBG_ENGINE_TASKS=${YCBG_ENGINE_TASKS:-1000}
+    export YCBG_ENGINE_TASKS=${YCBG_ENGINE_TASKS:-400}
     # LeakSanitizer stays on with no suppressions.  Measured: the Swift
     # runtime's one-time allocations (metadata and conformance caches, the
     # handle registry, libcurl's global state) are all reachable from the
@@ -111,7 +111,7 @@ case "$mode" in
     PROGRAMS=(test_threads test_soak test_engine)
     export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-180}
     export YCBG_SOAK_TASKS=${YCBG_SOAK_TASKS:-4000}
-    export YCBG_ENGINE_TASKS=${YCBG_ENGINE_TASKS:-1000}
+    export YCBG_ENGINE_TASKS=${YCBG_ENGINE_TASKS:-400}
     # Only the test programs are instrumented; libycbg.so (Swift, with its
     # runtime linked in), libcurl and libjansson are not.  TSan still sees
     # the malloc/free/memcpy/memcmp those libraries call through its

@@ -789,4 +789,47 @@ static void reset_after_accept(bool submitted) {
 TEST(reset_after_an_accepted_create_on_a_reused_connection_makes_one_job) { reset_after_accept(false); }
 TEST(reset_after_an_accepted_submitted_create_makes_one_job) { reset_after_accept(true); }
 
+/* ============================================================ quotas */
+
+/* A quota the client was not told about: every task completes, no job is
+ * made twice, and few requests meet a 429 once the client has adapted. */
+TEST(an_unknown_quota_is_met_with_few_429s) {
+    emu_t *emu = emu_start("--queue-ms 0 --work-ms 200 --quota-create-rps 50 --quota-poll-rps 100");
+    REQUIRE(emu);
+    yc_client *client = client_for(emu, NULL);
+    REQUIRE(client);
+    int n = engine_tasks() < 300 ? engine_tasks() : 300;
+    yc_task **tasks = calloc((size_t)n, sizeof *tasks);
+    yc_event *ev = calloc((size_t)n, sizeof *ev);
+    REQUIRE(tasks && ev);
+    for (int i = 0; i < n; i++) {
+        char input[32];
+        snprintf(input, sizeof input, "quota %d", i);
+        tasks[i] = submit(client, input, (uint64_t)i);
+        REQUIRE(tasks[i]);
+    }
+    int got = 0;
+    double t0 = th_now_ms();
+    while (got < n && th_now_ms() - t0 < 120000) {
+        int k = yc_next_events(client, ev + got, n - got, 1000);
+        REQUIRE(k >= 0);
+        got += k;
+    }
+    CHECK_INT(got, n);
+    int completed = 0;
+    for (int i = 0; i < got; i++) completed += ev[i].status == YC_STATUS_COMPLETED;
+    CHECK_INT(completed, n);
+    release_events(ev, got);
+    long limited = emu_stat(emu, "rate_limited.create") + emu_stat(emu, "rate_limited.retrieve");
+    long requests = emu_stat(emu, "requests.create") + emu_stat(emu, "requests.retrieve");
+    th_note("%d tasks against quotas of 50 creates and 100 polls per second: %ld of %ld requests got a 429 (%.1f %%) in %.1f s",
+            n, limited, requests, 100.0 * (double)limited / (double)(requests ? requests : 1), (th_now_ms() - t0) / 1000);
+    CHECK_INT(emu_stat(emu, "responses"), n);
+    CHECK(limited * 5 <= requests, "%ld of %ld requests met a 429", limited, requests);
+    for (int i = 0; i < n; i++) yc_task_free(tasks[i]);
+    free(tasks);
+    free(ev);
+    yc_client_free(client);
+}
+
 int main(int argc, char **argv) { return th_main(argc, argv); }

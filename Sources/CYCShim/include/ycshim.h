@@ -38,6 +38,7 @@ typedef struct ycs_exchange {
     size_t upload_len;
     size_t upload_pos;
     int    rewind_refused; /* libcurl asked to rewind the body and was told it cannot */
+    int    stream_refused; /* an HTTP/2 server refused the stream (REFUSED_STREAM) */
 } ycs_exchange;
 
 ycs_exchange *ycs_exchange_new(void);
@@ -51,6 +52,11 @@ CURLcode ycs_exchange_attach(CURL *h, ycs_exchange *x);
  * so libcurl can never resend the body on its own (a reused connection that
  * died fails with CURLE_SEND_FAIL_REWIND instead). */
 CURLcode ycs_exchange_upload(CURL *h, ycs_exchange *x, const void *data, size_t len);
+/* Notes in x->stream_refused when an HTTP/2 server refuses the request's
+ * stream (RFC 9113 8.7: not processed, safe to resend).  libcurl says so only
+ * in its informational text, so this turns on CURLOPT_VERBOSE with a debug
+ * function that reads nothing but that text (headers and data are ignored). */
+CURLcode ycs_exchange_watch_refused_stream(CURL *h, ycs_exchange *x);
 
 /* ---- libcurl multi ---- */
 
