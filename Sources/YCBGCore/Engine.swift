@@ -78,18 +78,24 @@ final class Engine: @unchecked Sendable {
 
     /// Sends one request and waits for its outcome (the blocking calls).
     func perform(_ request: HTTPRequest) -> Result<HTTPResponse, TransportFailure> {
+        let notStarted = TransportFailure(YCError(.network, "the client's I/O thread could not be started"), requestNotSent: true)
         let monitor = Monitor()
-        var outcome: Result<HTTPResponse, TransportFailure>?
+        // Always a whole value and a flag, never an Optional of this enum:
+        // a nil one leaves payload bits unwritten that valgrind reports as
+        // uninitialised when the tag is read.
+        var outcome: Result<HTTPResponse, TransportFailure> = .failure(notStarted)
+        var answered = false
         let accepted = send(.request(EngineRequest(request) { result in
-            monitor.withLock { outcome = result }
+            monitor.withLock {
+                outcome = result
+                answered = true
+            }
             monitor.broadcast()
         }))
-        guard accepted else {
-            return .failure(TransportFailure(YCError(.network, "the client's I/O thread could not be started"), requestNotSent: true))
-        }
+        guard accepted else { return .failure(notStarted) }
         return monitor.withLock {
-            while outcome == nil { monitor.wait(untilMs: nil) }
-            return outcome!
+            while !answered { monitor.wait(untilMs: nil) }
+            return outcome
         }
     }
 
