@@ -16,7 +16,7 @@ SWIFT_LIB_FLAGS := -c release --product ycbg --scratch-path .build-lib \
 	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
 	-Xlinker -soname=libycbg.so.0
 
-.PHONY: all lib emulator header pkgconfig deps deps-test demo test install uninstall clean \
+.PHONY: all lib emulator emulator-tls header pkgconfig deps deps-test demo test install uninstall clean \
         fuzz wheel
 
 all: lib header pkgconfig emulator
@@ -49,6 +49,14 @@ emulator:
 	cp "$$(swift build -c release --show-bin-path)/yc-emulator" $(BUILD)/bin/yc-emulator.tmp
 	mv -f $(BUILD)/bin/yc-emulator.tmp $(BUILD)/bin/yc-emulator
 
+# The emulator with TLS (--tls-cert/--tls-key, h2 and http/1.1 by ALPN): the package trait TLS, in
+# its own scratch folder, so that BoringSSL is compiled only here (Tests/tls/run.sh uses it).
+emulator-tls:
+	swift build -c release --product yc-emulator --traits TLS --scratch-path .build-emu-tls
+	@mkdir -p $(BUILD)/bin
+	cp .build-emu-tls/release/yc-emulator $(BUILD)/bin/yc-emulator-tls.tmp
+	mv -f $(BUILD)/bin/yc-emulator-tls.tmp $(BUILD)/bin/yc-emulator-tls
+
 # ---------------------------------------------------------------- demo
 
 demo: deps-test all
@@ -58,7 +66,7 @@ demo: deps-test all
 
 # ---------------------------------------------------------------- tests
 
-test: deps-test all
+test: deps-test all emulator-tls
 	scripts/run-tests.sh
 
 # Longer fuzzing than `make test` does: 10 minutes per target.
@@ -86,4 +94,4 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/ycbg.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/ycbg.pc
 
 clean:
-	rm -rf build .build .build-lib .build-emu .build-fuzz .build-test
+	rm -rf build .build .build-lib .build-emu .build-emu-tls .build-fuzz .build-test

@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -10,9 +10,15 @@ let package = Package(
         // libFuzzer harness for the boundary parsers (fuzz/run.sh); a corpus replayer otherwise.
         .executable(name: "yc-fuzz", targets: ["YCFuzz"]),
     ],
+    // TLS: the emulator's --tls-cert/--tls-key (swift-nio-ssl, i.e. BoringSSL). Off by default so
+    // that the library, the demo and most tests never compile BoringSSL; `make emulator-tls` builds
+    // with `--traits TLS` in its own scratch folder.
+    traits: [.trait(name: "TLS")],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        // TLS for the emulator only (--tls-cert/--tls-key); the library uses libcurl's TLS.
+        // HTTP/2 for the emulator (h2c with prior knowledge, h2 over TLS).
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        // TLS for the emulator only, with the TLS trait; the library uses libcurl's TLS.
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
@@ -36,7 +42,9 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["TLS"])),
         ]),
         .executableTarget(name: "YCFuzz", dependencies: ["YCBGCore"]),
         .testTarget(name: "YCBGCoreTests", dependencies: ["YCBGCore"]),

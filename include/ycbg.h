@@ -173,6 +173,17 @@ void yc_free(void *ptr);
  *   trust_idempotency_key bool   false: the server honours Idempotency-Key, so
  *                                a create whose answer was lost (reset, timeout,
  *                                5xx) may be resent with the same key
+ *   http_version         string  "auto": HTTP/2 over TLS (ALPN), HTTP/1.1 over
+ *                                plain http; "1.1"; "2" (over plain http: HTTP/2
+ *                                with prior knowledge)
+ *   max_in_flight        integer 64 (1..10000): HTTP requests the client runs
+ *                                at once, creates, polls and cancels together
+ *   max_creates_per_second number 0 (no fixed limit; 0..1000000)
+ *   max_polls_per_second number  0 (no fixed limit; 0..1000000); either kind is
+ *                                also slowed for the whole client after a 429
+ *   task_timeout_ms      integer -1 (none): a submitted or watched task not
+ *                                terminal after this long gets an ERROR event,
+ *                                kind "timeout"
  *
  * A key given in config_json wins over its environment variable.  Exactly
  * one credential is required: api_key or iam_token from config_json, or,
@@ -219,8 +230,9 @@ void yc_client_free(yc_client *client);
  * that is not an object is kind "invalid_argument".
  *
  * The request carries an Idempotency-Key that stays the same on its
- * retries, and goes on a fresh connection (a reused one could make libcurl
- * resend it unseen).  It is retried (up to max_retries) only when the server
+ * retries.  It may go out on a reused connection, but is never resent
+ * unseen: if that connection dies before an answer, the create fails
+ * (kind "network", retryable, saying the job may exist).  It is retried (up to max_retries) only when the server
  * provably did not start a job: no connection could be made, or it answered
  * 429 or 503 — unless the config sets trust_idempotency_key, which says the
  * server returns the first job for a repeated key, so a create is then
@@ -345,9 +357,112 @@ char *yc_output_text_len(yc_task *task, size_t *length);
 
 /*
  * Frees a task.  The response on the server is not cancelled or deleted.
- * NULL is a no-op.  Do not use `task` after this call.
+ * A task the client drives (yc_submit, yc_watch) stops being driven, and its
+ * event, if not yet taken, is dropped.  NULL is a no-op.  Do not use `task`
+ * after this call.
  */
 void yc_task_free(yc_task *task);
+
+/*
+ * The same as yc_poll(), yc_wait() and yc_cancel(), and when they return
+ * YC_STATUS_ERROR, *error_json receives the error of this very call (an
+ * error document the caller releases with yc_free()), whatever other
+ * threads do on the task meanwhile; NULL otherwise.  error_json may be NULL.
+ * A NULL or freed task gives YC_STATUS_ERROR and an "invalid_argument"
+ * error.
+ */
+yc_status yc_poll_ex(yc_task *task, char **error_json);
+yc_status yc_wait_ex(yc_task *task, long timeout_ms, char **error_json);
+yc_status yc_cancel_ex(yc_task *task, char **error_json);
+
+/* ---------------------------------------------------------------------- */
+/* Many tasks: submit, watch, events                                       */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A client can drive any number of tasks itself, from one I/O thread of its
+ * own (started on first use) over libcurl's multi interface: it sends their
+ * creates, polls each on its schedule until it is terminal, and then posts
+ * one event per task.  The caller collects events with yc_next_events(), or
+ * waits for yc_client_fd() to become readable first.  Every request of the
+ * client, the blocking calls' included, shares its connections and its
+ * limits: at most max_in_flight at once, creates and polls paced by
+ * max_creates_per_second / max_polls_per_second, and slowed for the whole
+ * client after a 429 (honouring Retry-After), then sped up again.
+ *
+ * On a driven task, yc_wait() waits for the client's own polling (it sends
+ * no request of its own), yc_poll() refreshes at once, and yc_cancel()
+ * sends the cancel at once, never waiting behind a yc_wait() in another
+ * thread, which then returns the status the cancel brought (CANCELLED, or
+ * the terminal status the server reports).
+ *
+ * After yc_client_free(), the client's events are no longer delivered; its
+ * driven tasks go on being polled for yc_wait() / yc_poll() / yc_cancel(),
+ * and its thread and connections go when its last task is freed.  After
+ * fork(), the child's first call on a client gives it a thread, event fd and
+ * connections of its own; the parent's are left alone.
+ */
+
+/* One finished task, as yc_next_events() hands it out. */
+typedef struct yc_event {
+    yc_task   *task;        /* borrowed: valid until the caller's yc_task_free() */
+    uint64_t   tag;         /* the caller's tag from yc_submit() / yc_watch() */
+    yc_status  status;      /* a terminal status, or YC_STATUS_ERROR */
+    char      *error_json;  /* when status is ERROR: owned, release with yc_free(); else NULL */
+} yc_event;
+
+/*
+ * Checks a create request at once, exactly as yc_create_background() does
+ * (JSON, object, model expansion, "stream"), and returns a task without
+ * waiting for the network: on failure NULL and an error in *error_json
+ * (as for yc_client_new()), and nothing is sent.  The client then sends the
+ * create (resent like yc_create_background()'s, and after a 429 as long as
+ * it takes), polls the task until it is terminal, and posts exactly one
+ * event for it with `tag`.
+ *
+ * Until the server has answered the create, yc_task_id() returns NULL, the
+ * status is YC_STATUS_QUEUED and yc_result()'s "id" is null; if the create
+ * fails for good they stay so, the event has YC_STATUS_ERROR and the error,
+ * and yc_result()'s "error" says why.  Free the task with yc_task_free().
+ */
+yc_task *yc_submit(yc_client *client, const char *request_json, uint64_t tag,
+                   char **error_json);
+
+/*
+ * The client drives a task made by yc_create_background() or yc_attach()
+ * from now on, and posts exactly one event with `tag` when it is terminal
+ * (at once if it already is).  Returns 0, or -1 for a NULL or freed task, or
+ * one already submitted or watched (a task is driven at most once).
+ *
+ * A driven task's event comes when it reaches a terminal status, or with
+ * YC_STATUS_ERROR and the error when its create failed for good, a poll
+ * failed with a non-retryable error (401, 404, a malformed answer, ...), or
+ * task_timeout_ms passed.  Retryable failures (network, timeout, 429, 5xx)
+ * never end a driven task: it is polled again after a back-off.  The task
+ * records each answer and error as yc_poll() would, so yc_result() and
+ * yc_output_text() work on it.
+ */
+int yc_watch(yc_task *task, uint64_t tag);
+
+/*
+ * Moves up to max_events pending events of the client into `events`,
+ * waiting up to timeout_ms for at least one (0: no wait; < 0: no limit).
+ * Returns how many it stored, 0 when none came in time (or the client was
+ * freed), -1 for a NULL or freed client, NULL events or max_events < 1.
+ * Any thread may call it; each event is handed out once.  Events of a task
+ * freed before they were taken are dropped.
+ */
+int yc_next_events(yc_client *client, yc_event *events, int max_events,
+                   long timeout_ms);
+
+/*
+ * A file descriptor that is readable while at least one event of the client
+ * is pending, and not readable once yc_next_events() has taken them all
+ * (level-triggered: safe for select(), poll(), epoll, asyncio add_reader, Go's
+ * and tokio's pollers).  Owned by the client: do not read, write or close
+ * it.  -1 for a NULL or freed client.
+ */
+int yc_client_fd(yc_client *client);
 
 #ifdef __cplusplus
 }

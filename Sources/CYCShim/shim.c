@@ -2,6 +2,9 @@
 #include "ycshim.h"
 
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,6 +103,7 @@ ycs_exchange *ycs_exchange_new(void) { return calloc(1, sizeof(ycs_exchange)); }
 
 void ycs_exchange_free(ycs_exchange *x) {
     if (!x) return;
+    free(x->upload);
     free(x->body);
     free(x->headers);
     free(x);
@@ -113,6 +117,11 @@ void ycs_exchange_reset(ycs_exchange *x, size_t limit) {
     x->limit = limit;
     x->over_limit = 0;
     x->errbuf[0] = '\0';
+    free(x->upload);
+    x->upload = NULL;
+    x->upload_len = x->upload_pos = 0;
+    x->rewind_refused = 0;
+    x->stream_refused = 0;
     /* Don't keep a huge buffer alive in an idle pooled handle. */
     if (x->body_cap > 1024 * 1024) {
         free(x->body);
@@ -128,6 +137,82 @@ CURLcode ycs_exchange_attach(CURL *h, ycs_exchange *x) {
     if ((rc = curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header))) return rc;
     if ((rc = curl_easy_setopt(h, CURLOPT_HEADERDATA, x))) return rc;
     return curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+}
+
+static size_t on_read(char *buffer, size_t size, size_t nitems, void *userp) {
+    ycs_exchange *x = userp;
+    size_t room = size * nitems, left = x->upload_len - x->upload_pos;
+    size_t n = left < room ? left : room;
+    if (n) memcpy(buffer, x->upload + x->upload_pos, n);
+    x->upload_pos += n;
+    return n;
+}
+
+static int on_seek(void *userp, curl_off_t offset, int origin) {
+    ycs_exchange *x = userp;
+    (void)offset;
+    (void)origin;
+    x->rewind_refused = 1;
+    return CURL_SEEKFUNC_CANTSEEK;
+}
+
+CURLcode ycs_exchange_upload(CURL *h, ycs_exchange *x, const void *data, size_t len) {
+    CURLcode rc;
+    free(x->upload);
+    x->upload = malloc(len ? len : 1);
+    if (!x->upload) return CURLE_OUT_OF_MEMORY;
+    if (len) memcpy(x->upload, data, len);
+    x->upload_len = len;
+    x->upload_pos = 0;
+    x->rewind_refused = 0;
+    if ((rc = curl_easy_setopt(h, CURLOPT_POST, 1L))) return rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len))) return rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read))) return rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_READDATA, x))) return rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek))) return rc;
+    return curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+}
+
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *userp) {
+    ycs_exchange *x = userp;
+    static const char needle[] = "REFUSED_STREAM";
+    (void)h;
+    if (type == CURLINFO_TEXT && memmem(data, size, needle, sizeof needle - 1)) x->stream_refused = 1;
+    return 0;
+}
+
+CURLcode ycs_exchange_watch_refused_stream(CURL *h, ycs_exchange *x) {
+    CURLcode rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug))) return rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_DEBUGDATA, x))) return rc;
+    return curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+}
+
+CURLMcode ycs_multi_setopt_long(CURLM *m, CURLMoption opt, long v) { return curl_multi_setopt(m, opt, v); }
+
+int ycs_multi_next_done(CURLM *m, CURL **easy, CURLcode *result) {
+    int left = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(m, &left))) {
+        if (msg->msg == CURLMSG_DONE) {
+            *easy = msg->easy_handle;
+            *result = msg->data.result;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int ycs_eventfd_new(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+void ycs_eventfd_raise(int fd) {
+    uint64_t one = 1;
+    while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {}
+}
+
+void ycs_eventfd_clear(int fd) {
+    uint64_t v;
+    while (read(fd, &v, sizeof v) < 0 && errno == EINTR) {}
 }
 
 json_t *ycs_json_loadb(const char *text, size_t len, int *line, int *column,

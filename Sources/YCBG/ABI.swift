@@ -1,3 +1,4 @@
+import CYCShim
 import Glibc
 import YCBGCore
 
@@ -43,6 +44,7 @@ public func yc_client_new(_ configJSON: UnsafePointer<CChar>?,
 
 @_cdecl("yc_client_free")
 public func yc_client_free(_ client: UnsafeMutableRawPointer?) {
+    clients.lookup(client)?.client.stopEvents()
     clients.release(client)
 }
 
@@ -67,7 +69,7 @@ public func yc_attach(_ client: UnsafeMutableRawPointer?, _ responseID: UnsafePo
 
 @_cdecl("yc_task_id")
 public func yc_task_id(_ task: UnsafeRawPointer?) -> UnsafePointer<CChar>? {
-    tasks.lookup(task).map { UnsafePointer($0.idCString) }
+    tasks.lookup(task)?.task.idCString
 }
 
 @_cdecl("yc_poll")
@@ -83,6 +85,89 @@ public func yc_wait(_ task: UnsafeMutableRawPointer?, _ timeoutMs: Int) -> Int32
 @_cdecl("yc_cancel")
 public func yc_cancel(_ task: UnsafeMutableRawPointer?) -> Int32 {
     tasks.lookup(task)?.task.cancel().rawValue ?? TaskStatus.error.rawValue
+}
+
+@_cdecl("yc_poll_ex")
+public func yc_poll_ex(_ task: UnsafeMutableRawPointer?,
+                       _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    taskCall("yc_poll_ex", task, errorJSON) { $0.pollEx() }
+}
+
+@_cdecl("yc_wait_ex")
+public func yc_wait_ex(_ task: UnsafeMutableRawPointer?, _ timeoutMs: Int,
+                       _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    taskCall("yc_wait_ex", task, errorJSON) { $0.waitEx(timeoutMs: timeoutMs) }
+}
+
+@_cdecl("yc_cancel_ex")
+public func yc_cancel_ex(_ task: UnsafeMutableRawPointer?,
+                         _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    taskCall("yc_cancel_ex", task, errorJSON) { $0.cancelEx() }
+}
+
+@_cdecl("yc_submit")
+public func yc_submit(_ client: UnsafeMutableRawPointer?, _ requestJSON: UnsafePointer<CChar>?, _ tag: UInt64,
+                      _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer? {
+    errorJSON?.pointee = nil
+    guard let handle = clients.lookup(client) else {
+        report(YCError(.invalidArgument, "yc_submit: client is NULL or not a live yc_client"), to: errorJSON, redactor: nil)
+        return nil
+    }
+    guard let requestJSON else {
+        report(YCError(.invalidArgument, "yc_submit: request_json is NULL"), to: errorJSON, redactor: nil)
+        return nil
+    }
+    let prepared: (task: BackgroundTask, body: [UInt8])
+    do throws(YCError) {
+        prepared = try handle.client.prepareSubmit(requestJSON: bytes(requestJSON))
+    } catch {
+        report(error, to: errorJSON, redactor: handle.client.redactor)
+        return nil
+    }
+    let pointer = tasks.register(TaskHandle(prepared.task))
+    guard handle.client.drive(prepared.task, tag: tag, token: UInt(bitPattern: pointer), createBody: prepared.body) else {
+        tasks.release(pointer)
+        report(YCError(.network, "yc_submit: the client's I/O thread could not be started"), to: errorJSON, redactor: nil)
+        return nil
+    }
+    return pointer
+}
+
+@_cdecl("yc_watch")
+public func yc_watch(_ task: UnsafeMutableRawPointer?, _ tag: UInt64) -> Int32 {
+    guard let task, let handle = tasks.lookup(task) else { return -1 }
+    return handle.task.client.drive(handle.task, tag: tag, token: UInt(bitPattern: task)) ? 0 : -1
+}
+
+@_cdecl("yc_client_fd")
+public func yc_client_fd(_ client: UnsafeMutableRawPointer?) -> Int32 {
+    clients.lookup(client)?.client.eventFD ?? -1
+}
+
+@_cdecl("yc_next_events")
+public func yc_next_events(_ client: UnsafeMutableRawPointer?, _ events: UnsafeMutablePointer<ycs_event>?,
+                           _ maxEvents: Int32, _ timeoutMs: Int) -> Int32 {
+    guard let handle = clients.lookup(client), let events, maxEvents > 0 else { return -1 }
+    let until: Int64? = timeoutMs < 0 ? nil : Clock.nowMs().addingSaturated(Int64(timeoutMs))
+    var stored = 0
+    while stored == 0 {
+        let left = until.map { max(0, $0 - Clock.nowMs()) }
+        if let left, left == 0 && timeoutMs != 0 { break }
+        let batch = handle.client.nextEvents(max: Int(maxEvents), timeoutMs: left.map { Int($0) } ?? -1)
+        if batch.isEmpty { break }
+        for event in batch {
+            // Events of a task whose handle was freed meanwhile are dropped.
+            guard let owner = tasks.lookup(UnsafeRawPointer(bitPattern: event.token)), owner.task === event.task else {
+                continue
+            }
+            let error = event.error.flatMap { handle.client.redactor.exported($0.json(redactedBy: handle.client.redactor)) }
+            events[stored] = ycs_event(task: UnsafeMutableRawPointer(bitPattern: event.token), tag: event.tag,
+                                       status: event.status.rawValue, error_json: error)
+            stored += 1
+        }
+        if timeoutMs == 0 { break }
+    }
+    return Int32(stored)
 }
 
 @_cdecl("yc_result")
@@ -104,6 +189,7 @@ public func yc_output_text_len(_ task: UnsafeMutableRawPointer?,
 
 @_cdecl("yc_task_free")
 public func yc_task_free(_ task: UnsafeMutableRawPointer?) {
+    tasks.lookup(task)?.task.handleReleased()
     tasks.release(task)
 }
 
@@ -112,6 +198,22 @@ public func yc_task_free(_ task: UnsafeMutableRawPointer?) {
 extension YCError {
     /// Every slot of a handle table is in use (about two billion live handles).
     static var outOfHandles: YCError { YCError(.invalidArgument, "too many live handles: free some first") }
+}
+
+/// The shared shape of the _ex calls: the status, and this call's error.
+private func taskCall(_ function: String, _ task: UnsafeMutableRawPointer?,
+                      _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                      _ call: (BackgroundTask) -> (status: TaskStatus, error: YCError?)) -> Int32 {
+    errorJSON?.pointee = nil
+    guard let handle = tasks.lookup(task) else {
+        report(YCError(.invalidArgument, "\(function): task is NULL or not a live yc_task"), to: errorJSON, redactor: nil)
+        return TaskStatus.error.rawValue
+    }
+    let (status, error) = call(handle.task)
+    if status == .error {
+        report(error ?? YCError(.protocol, "\(function) failed"), to: errorJSON, redactor: handle.task.client.redactor)
+    }
+    return status.rawValue
 }
 
 /// The shared shape of the task constructors: check the handle and the

@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 import YCBGCore
 
 /// What a `yc_client *` stands for.
@@ -8,17 +7,10 @@ final class ClientHandle: Sendable {
     init(_ client: Client) { self.client = client }
 }
 
-/// What a `yc_task *` stands for; owns the C string yc_task_id() lends out.
-final class TaskHandle: @unchecked Sendable { // immutable after init
+/// What a `yc_task *` stands for.
+final class TaskHandle: Sendable {
     let task: BackgroundTask
-    let idCString: UnsafeMutablePointer<CChar>
-
-    init(_ task: BackgroundTask) {
-        self.task = task
-        self.idCString = strdup(task.id)
-    }
-
-    deinit { free(idCString) }
+    init(_ task: BackgroundTask) { self.task = task }
 }
 
 /// The live handles of one type. A handle given to C is not an address: it
@@ -56,7 +48,7 @@ final class HandleRegistry<Object: AnyObject & Sendable>: Sendable {
     /// The low two bits of every handle of a registry.
     enum Tag: UInt64 { case client = 1, task = 2 }
 
-    private let table = Mutex(Table())
+    private let table = Locked(Table()) // a pthread lock: safe in a fork()ed child
     private let tag: UInt64
 
     init(_ tag: Tag) { self.tag = tag.rawValue }

@@ -36,6 +36,15 @@ public struct Configuration: Sendable {
     /// The server honours Idempotency-Key, so a create whose answer was lost
     /// may be sent again with the same key (it returns the first job).
     public var trustIdempotencyKey = false
+    /// "auto", "1.1" or "2" (see ProtocolOptions).
+    public var httpVersion = HTTPVersion.auto
+    /// HTTP requests one client runs at once.
+    public var maxInFlight = 64
+    /// Fixed rates per request kind; 0 is no fixed limit.
+    public var maxCreatesPerSecond = 0.0
+    public var maxPollsPerSecond = 0.0
+    /// A driven task not terminal after this long ends with a timeout error; -1: never.
+    public var taskTimeoutMs = -1
 
     public var redactor: Redactor { Redactor(secrets: [credential.secret]) }
 
@@ -109,6 +118,16 @@ public struct Configuration: Sendable {
         c.maxResponseBytes = try keys.integer(.maxResponseBytes) ?? c.maxResponseBytes
         c.allowInsecureHTTP = try keys.bool("allow_insecure_http") ?? false
         c.trustIdempotencyKey = try keys.bool("trust_idempotency_key") ?? false
+        c.httpVersion = try keys.string("http_version").map { v throws(YCError) in
+            guard let version = HTTPVersion(rawValue: v) else {
+                throw YCError(.config, "config: http_version must be \"auto\", \"1.1\" or \"2\"")
+            }
+            return version
+        } ?? c.httpVersion
+        c.maxInFlight = try keys.integer(.maxInFlight) ?? c.maxInFlight
+        c.maxCreatesPerSecond = try keys.number("max_creates_per_second", in: 0...1_000_000) ?? c.maxCreatesPerSecond
+        c.maxPollsPerSecond = try keys.number("max_polls_per_second", in: 0...1_000_000) ?? c.maxPollsPerSecond
+        c.taskTimeoutMs = try keys.integer(.taskTimeoutMs) ?? c.taskTimeoutMs
         try keys.rejectUnknown()
         c.credential = try resolveCredential(apiKey: apiKey, iamToken: iamToken, environment: environment)
 
@@ -207,6 +226,8 @@ extension Configuration {
         public static let pollIntervalMs = IntegerKey("poll_interval_ms", 1...3_600_000)
         public static let maxPollIntervalMs = IntegerKey("max_poll_interval_ms", 1...3_600_000)
         public static let maxResponseBytes = IntegerKey("max_response_bytes", 1...(1 << 40))
+        public static let maxInFlight = IntegerKey("max_in_flight", 1...10_000)
+        public static let taskTimeoutMs = IntegerKey("task_timeout_ms", -1...(365 * 86_400_000))
 
         /// The value of `json` for this key, or the `config` error that says
         /// what is allowed.
@@ -293,6 +314,17 @@ private struct ConfigKeys {
     mutating func integer(_ key: Configuration.IntegerKey) throws(YCError) -> Int? {
         guard let v = value(key.name) else { return nil }
         return try key.value(of: v)
+    }
+
+    mutating func number(_ key: String, in range: ClosedRange<Double>) throws(YCError) -> Double? {
+        guard let v = value(key) else { return nil }
+        guard let d = v.numberValue else { throw YCError(.config, "config: \(key) must be a number") }
+        // A rate is 0 (none) or at least 0.001/s: smaller ones would put the
+        // next token centuries away, past what the timers can hold.
+        guard range.contains(d), d == 0 || d >= 0.001 else {
+            throw YCError(.config, "config: \(key) must be 0 or between 0.001 and \(Int(range.upperBound)), got \(d)")
+        }
+        return d
     }
 
     mutating func bool(_ key: String) throws(YCError) -> Bool? {

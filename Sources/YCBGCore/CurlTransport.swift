@@ -3,66 +3,13 @@ import CYCShim
 import Glibc
 import Synchronization
 
-/// A `Transport` over libcurl's easy interface with a pool of easy handles.
-/// Each idle handle keeps its live connections, so consecutive requests from
-/// any thread reuse them (keep-alive) instead of reconnecting.
-public final class CurlTransport: Transport, @unchecked Sendable {
-    private let caFile: String?
-    private let userAgent: String
-    /// Idle handles, and the process they were made in (a forked child must
-    /// not share the parent's sockets).
-    private let idle: Mutex<(pid: pid_t, handles: [EasyHandle])>
-    private let maxIdle = 64
-
-    public init(caFile: String?, userAgent: String) throws(YCError) {
-        let rc = ycs_curl_global_init()
-        guard rc == CURLE_OK else {
-            throw YCError(.network, "libcurl could not be initialised: \(String(cString: curl_easy_strerror(rc)))")
-        }
-        self.caFile = caFile
-        self.userAgent = userAgent
-        self.idle = Mutex((getpid(), []))
-    }
-
-    public func perform(_ request: HTTPRequest, maxResponseBytes: Int) -> Result<HTTPResponse, TransportFailure> {
-        guard let handle = checkout() else {
-            return .failure(TransportFailure(YCError(.network, "out of memory creating a connection handle"), requestNotSent: true))
-        }
-        let result = handle.perform(request, maxResponseBytes: maxResponseBytes, caFile: caFile, userAgent: userAgent)
-        checkin(handle)
-        return result
-    }
-
-    private func checkout() -> EasyHandle? {
-        let reused: EasyHandle? = idle.withLock { state in
-            let pid = getpid()
-            if state.pid != pid {
-                // After fork(): the parent still owns those sockets and TLS
-                // sessions. Abandon the handles (never clean them up here, which
-                // could talk on the parent's connections) and start afresh.
-                state.handles.forEach { $0.abandon() }
-                state.handles = []
-                state.pid = pid
-            }
-            return state.handles.popLast()
-        }
-        return reused ?? EasyHandle()
-    }
-
-    private func checkin(_ handle: EasyHandle) {
-        // A handle that is not kept is cleaned up (its connections closed) on release.
-        idle.withLock { state in
-            guard state.pid == getpid(), state.handles.count < maxIdle else { return }
-            state.handles.append(handle)
-        }
-    }
-}
-
-/// One curl easy handle and the buffers it writes into.
+/// One curl easy handle and the buffers it writes into; the engine runs it
+/// in its multi handle (a pool of these serves every transfer).
 final class EasyHandle: @unchecked Sendable { // used by one thread at a time
     private let curl: UnsafeMutableRawPointer
     private let exchange: UnsafeMutablePointer<ycs_exchange>
-    private var abandoned = false
+    /// The request headers of the transfer under way (libcurl reads them until it ends).
+    private var headerList: UnsafeMutablePointer<curl_slist>? = nil
 
     init?() {
         guard let curl = curl_easy_init() else { return nil }
@@ -72,22 +19,22 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
     }
 
     deinit {
-        if !abandoned {
-            curl_easy_cleanup(curl)
-            ycs_exchange_free(exchange)
-        }
+        curl_easy_cleanup(curl)
+        curl_slist_free_all(headerList)
+        ycs_exchange_free(exchange)
     }
 
-    /// Drop without closing anything (used in a forked child).
-    func abandon() { abandoned = true }
+    /// The handle, for a multi interface to run.
+    var raw: UnsafeMutableRawPointer { curl }
 
-    func perform(_ request: HTTPRequest, maxResponseBytes: Int, caFile: String?,
-                 userAgent: String) -> Result<HTTPResponse, TransportFailure> {
+    /// Sets every option for `request` (nil), or says why it cannot be sent.
+    func prepare(_ request: HTTPRequest, maxResponseBytes: Int, caFile: String?, userAgent: String,
+                 protocolOptions: ProtocolOptions = ProtocolOptions()) -> TransportFailure? {
         // Options are set afresh each time; reset keeps the connection cache.
         curl_easy_reset(curl)
         ycs_exchange_reset(exchange, maxResponseBytes)
-        var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(headerList) }
+        curl_slist_free_all(headerList)
+        headerList = nil
 
         func add(_ line: String) { headerList = curl_slist_append(headerList, line) }
         for h in request.headers { add("\(h.name): \(h.value)") }
@@ -103,9 +50,11 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
         ok = ok && ycs_setopt_long(curl, CURLOPT_TIMEOUT_MS, max(1, request.timeoutMs)) == CURLE_OK
         ok = ok && ycs_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(request.connectTimeoutMs, request.timeoutMs))) == CURLE_OK
         ok = ok && ycs_setopt_long(curl, CURLOPT_TCP_KEEPALIVE, 1) == CURLE_OK
-        ok = ok && ycs_setopt_long(curl, CURLOPT_FRESH_CONNECT, request.freshConnection ? 1 : 0) == CURLE_OK
-        // One warm connection per pooled handle is all it can use at a time.
-        ok = ok && ycs_setopt_long(curl, CURLOPT_MAXCONNECTS, 1) == CURLE_OK
+        // Reuse a connection only while it is younger than any server's idle
+        // timeout is likely to be, so a reused one is rarely closed under us.
+        ok = ok && ycs_setopt_long(curl, CURLOPT_MAXAGE_CONN, ProtocolOptions.maxIdleSeconds) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_HTTP_VERSION, protocolOptions.curlHTTPVersion) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_PIPEWAIT, protocolOptions.pipeWait ? 1 : 0) == CURLE_OK
         ok = ok && ycs_setopt_str(curl, CURLOPT_USERAGENT, userAgent) == CURLE_OK
         ok = ok && ycs_setopt_str(curl, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK
         ok = ok && ycs_setopt_off(curl, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxResponseBytes)) == CURLE_OK
@@ -119,7 +68,14 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
         case .delete:
             ok = ok && ycs_setopt_str(curl, CURLOPT_CUSTOMREQUEST, "DELETE") == CURLE_OK
         }
-        if let body = request.body {
+        if let body = request.body, request.startsJob {
+            // A body libcurl cannot rewind: it can never resend a create on
+            // its own after a reused connection died (the job may exist).
+            ok = ok && body.withUnsafeBytes { ycs_exchange_upload(curl, exchange, $0.baseAddress, $0.count) } == CURLE_OK
+            // An HTTP/2 stream the server refused was not processed: that
+            // failure may be resent (see failure(for:)).
+            if protocolOptions.pipeWait { ok = ok && ycs_exchange_watch_refused_stream(curl, exchange) == CURLE_OK }
+        } else if let body = request.body {
             ok = ok && ycs_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)) == CURLE_OK
             ok = ok && body.withUnsafeBytes { bytes in
                 // COPYPOSTFIELDS: curl keeps its own copy, as the body may be resent.
@@ -130,10 +86,13 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
             ok = ok && ycs_setopt_str(curl, CURLOPT_COPYPOSTFIELDS, "") == CURLE_OK
         }
         guard ok else {
-            return .failure(TransportFailure(YCError(.network, "libcurl rejected the request options (URL '\(request.url)')"), requestNotSent: true))
+            return TransportFailure(YCError(.network, "libcurl rejected the request options (URL '\(request.url)')"), requestNotSent: true)
         }
+        return nil
+    }
 
-        let rc = curl_easy_perform(curl)
+    /// The outcome of a transfer that ended with `rc`.
+    func finish(_ rc: CURLcode, maxResponseBytes: Int) -> Result<HTTPResponse, TransportFailure> {
         var status = 0
         var statusLong = 0
         if ycs_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &statusLong) == CURLE_OK { status = statusLong }
@@ -158,7 +117,9 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
             return buf.isEmpty ? String(cString: curl_easy_strerror(rc)) : buf
         }()
         let requestID = headers.first { $0.name == "x-request-id" }?.value
-        let notSent = requestSize == 0
+        // REFUSED_STREAM (RFC 9113 8.7): the server did not process it.
+        let refused = exchange.pointee.stream_refused != 0
+        let notSent = requestSize == 0 || refused
 
         var error: YCError
         switch rc {
@@ -187,6 +148,13 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
             error = YCError(.network, "TLS failed: \(detail)")
         case CURLE_GOT_NOTHING:
             error = YCError(.network, "the server closed the connection without answering: \(detail)")
+        case CURLE_SEND_FAIL_REWIND where refused:
+            error = YCError(.network, "the server refused the HTTP/2 stream (REFUSED_STREAM) without processing the request: \(detail)")
+        case CURLE_SEND_FAIL_REWIND:
+            // libcurl wanted to resend a create because its reused connection
+            // died before an answer: the server may have read it and started
+            // the job, so it is not resent (the job may exist).
+            error = YCError(.network, "the connection closed before the server answered; the job may exist, so the create was not resent: \(detail)")
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR:
             error = YCError(.network, "the connection failed: \(detail)")
         default:

@@ -9,10 +9,10 @@ public struct HTTPRequest: Sendable {
     /// The whole exchange must end within this many milliseconds.
     public var timeoutMs: Int
     public var connectTimeoutMs: Int
-    /// Send on a new connection. A transport may resend a request whose
-    /// reused keep-alive connection died before any answer; on a fresh
-    /// connection it never does, which a create needs.
-    public var freshConnection = false
+    /// The request starts a job (a create): a transport must never resend
+    /// it on its own, for example after a reused keep-alive connection died
+    /// before any answer, since the server may have read it.
+    public var startsJob = false
 
     public init(method: Method, url: String, headers: [(name: String, value: String)] = [],
                 body: [UInt8]? = nil, timeoutMs: Int, connectTimeoutMs: Int) {

@@ -112,6 +112,8 @@ public final class JSON: @unchecked Sendable {
     }
 
     public var intValue: Int? { kind == .integer ? Int(json_integer_value(raw)) : nil }
+    /// An integer or real as a Double.
+    public var numberValue: Double? { kind == .integer || kind == .real ? json_number_value(raw) : nil }
     public var boolValue: Bool? {
         switch kind { case .true: return true; case .false: return false; default: return nil }
     }

@@ -11,6 +11,12 @@ public final class ResponsesAPI: Sendable {
         self.policy = RetryPolicy(maxRetries: config.maxRetries)
     }
 
+    /// How one attempt went.
+    enum Attempt {
+        case answer(Answer)
+        case failed(AttemptFailure)
+    }
+
     /// A Response object and the server's hint for when to ask again.
     public struct Answer: Sendable {
         public let object: ResponseObject
@@ -71,31 +77,16 @@ public final class ResponsesAPI: Sendable {
         let createsJob = method == .post && path == "/responses"
         var retries = 0
         while true {
-            var headers = commonHeaders()
-            headers.append(("x-client-request-id", RandomUUID.make())) // new on every attempt
-            headers += extraHeaders
-            var request = HTTPRequest(method: method, url: config.baseURL + path, headers: headers, body: body,
-                                      timeoutMs: config.timeoutMs, connectTimeoutMs: config.connectTimeoutMs)
-            // libcurl resends a request once when a reused connection turns out
-            // dead, even if the server had read it: never for a create.
-            request.freshConnection = createsJob
+            let request = makeRequest(method, path: path, body: body, extraHeaders: extraHeaders)
             let failure: AttemptFailure
-            switch transport.perform(request, maxResponseBytes: config.maxResponseBytes) {
-            case .success(let response) where (200..<300).contains(response.status):
-                // A 2xx that is not a Response is never retried: the job may exist.
-                let object = try ResponseObject.parse(response)
-                return Answer(object: object, pollAfterMs: pollAfterMs(response.headers))
-            case .success(let response):
-                failure = .http(response, ErrorBody.error(from: response))
-            case .failure(let transportFailure):
-                failure = .transport(transportFailure)
+            switch try interpret(transport.perform(request, maxResponseBytes: config.maxResponseBytes)) {
+            case .answer(let answer): return answer
+            case .failed(let f): failure = f
             }
             guard retries < policy.maxRetries, policy.shouldRetry(failure, safety: safety) else {
                 throw finalError(failure, createsJob: createsJob)
             }
-            let headersForDelay: [(name: String, value: String)]
-            if case .http(let response, _) = failure { headersForDelay = response.headers } else { headersForDelay = [] }
-            let delay = policy.delayMs(retriesSoFar: retries, headers: headersForDelay)
+            let delay = policy.delayMs(retriesSoFar: retries, headers: failure.headers)
             // The deadline bounds sleeping and starting retries. A started
             // attempt is bounded by timeout_ms, not cut at the deadline, so
             // that short waits still work against a slow server.
@@ -107,12 +98,51 @@ public final class ResponsesAPI: Sendable {
 
     /// The error the caller gets for the last failed attempt. A create that
     /// may have started a job says so: the caller must not resend it blindly.
-    private func finalError(_ failure: AttemptFailure, createsJob: Bool) -> YCError {
+    func finalError(_ failure: AttemptFailure, createsJob: Bool) -> YCError {
         var error = failure.error
         if createsJob, RetryPolicy.mayHaveStartedJob(failure) {
             error.message += " (the job may exist on the server: the create may have reached it before this failure, so sending it again may start a second job)"
         }
         return error
+    }
+
+    /// One attempt of a call: the HTTP request, with a fresh x-client-request-id.
+    func makeRequest(_ method: HTTPRequest.Method, path: String, body: [UInt8]?,
+                     extraHeaders: [(String, String)] = []) -> HTTPRequest {
+        var headers = commonHeaders()
+        headers.append(("x-client-request-id", RandomUUID.make())) // new on every attempt
+        headers += extraHeaders
+        var request = HTTPRequest(method: method, url: config.baseURL + path, headers: headers, body: body,
+                                  timeoutMs: config.timeoutMs, connectTimeoutMs: config.connectTimeoutMs)
+        // libcurl resends a request once when a reused connection turns out
+        // dead, even if the server had read it: never for a create.
+        request.startsJob = method == .post && path == "/responses"
+        return request
+    }
+
+    /// One attempt of a create whose body is ready (prepareCreateBody).
+    func createRequest(body: [UInt8], idempotencyKey: String) -> HTTPRequest {
+        makeRequest(.post, path: "/responses", body: body, extraHeaders: [("Idempotency-Key", idempotencyKey)])
+    }
+
+    /// One attempt of a retrieve.
+    func retrieveRequest(id: String) -> HTTPRequest {
+        makeRequest(.get, path: "/responses/\(percentEncoded(id))", body: nil)
+    }
+
+    /// What one attempt's outcome means: an answer, a failure the retry
+    /// policy judges, or (thrown) a 2xx that is not a Response, which is
+    /// never retried since the job may exist.
+    func interpret(_ outcome: Result<HTTPResponse, TransportFailure>) throws(YCError) -> Attempt {
+        switch outcome {
+        case .success(let response) where (200..<300).contains(response.status):
+            let object = try ResponseObject.parse(response)
+            return .answer(Answer(object: object, pollAfterMs: pollAfterMs(response.headers)))
+        case .success(let response):
+            return .failed(.http(response, ErrorBody.error(from: response)))
+        case .failure(let transportFailure):
+            return .failed(.transport(transportFailure))
+        }
     }
 
     private func commonHeaders() -> [(name: String, value: String)] {

@@ -118,6 +118,12 @@ public enum AttemptFailure: Sendable {
         case .http(_, let e): return e
         }
     }
+
+    /// The answer's headers (none for a transport failure).
+    public var headers: [(name: String, value: String)] {
+        if case .http(let response, _) = self { return response.headers }
+        return []
+    }
 }
 
 /// HTTP dates (RFC 9110 IMF-fixdate, plus the obsolete RFC 850 and asctime forms).

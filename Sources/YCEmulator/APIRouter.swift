@@ -53,6 +53,8 @@ struct APIRouter: Sendable {
         if let denied = Auth.check(request.header("authorization"), credentials: state.credentials) {
             return denied.answer
         }
+        // A quota answers before the operation: a refused create creates nothing.
+        if let refused = state.admit(endpoint.route) { return refused }
         switch endpoint {
         case .create: return create(request)
         case .retrieve(let id):

@@ -1,15 +1,11 @@
 // One HTTP/1.1 keep-alive connection: collects requests from NIO's decoder, answers them in order,
 // and plays out faults on the wire. Answers are written as raw bytes (no NIO encoder) because
 // faults need a wrong Content-Length, byte-by-byte trickles and resets. With --tls-cert the bytes go
-// through NIOSSL's handler below this one (Server.swift); a reset bypasses it.
+// through NIOSSL's handler below this one (Server.swift); a reset bypasses it. What each request
+// gets is decided by the Dispatcher (Exchange.swift), shared with HTTP/2.
 
 import NIOCore
 import NIOHTTP1
-import NIOSSL
-
-#if canImport(Glibc)
-import Glibc  // struct linger
-#endif
 
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -24,9 +20,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         case reject(APIError)  // answered, then the connection closes
     }
 
-    private let api: APIRouter
-    private let control: ControlEndpoints
+    private let dispatcher: Dispatcher
     private let state: EmulatorState
+    private let connection: ConnectionInfo
 
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
@@ -39,10 +35,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var closed = false
     private var timer: Scheduled<Void>?
 
-    init(state: EmulatorState) {
+    init(state: EmulatorState, connection: ConnectionInfo) {
         self.state = state
-        api = APIRouter(state: state)
-        control = ControlEndpoints(state: state)
+        self.connection = connection
+        dispatcher = Dispatcher(state: state)
     }
 
     // MARK: input
@@ -129,7 +125,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         busy = true
         switch work {
         case .reject(let error):
-            send(error.answer, keepAlive: false, sequence: nil, context: context)
+            send(error.answer, keepAlive: false, context: context)
         case .request(let request):
             handle(request, context: context)
         }
@@ -138,48 +134,39 @@ final class ConnectionHandler: ChannelInboundHandler {
     // MARK: dispatch
 
     private func handle(_ request: HTTPRequest, context: ChannelHandlerContext) {
-        if request.path == "/_emulator" || request.path.hasPrefix("/_emulator/") {
-            send(control.answer(request), keepAlive: request.keepAlive, sequence: nil, context: context)
-            return
-        }
-        let endpoint = APIRouter.endpoint(for: request)
-        let (fault, sequence) = state.begin(endpoint.route, record: RecordedRequest(request))
-        guard let fault else {
-            send(api.answer(request, endpoint: endpoint), keepAlive: request.keepAlive, sequence: sequence,
-                 context: context)
-            return
-        }
-        // Kinds that process the request do so now; the fault only changes how the answer travels.
-        let real = fault.kind.processesRequest ? api.answer(request, endpoint: endpoint) : nil
+        let exchange = dispatcher.exchange(for: request, connection: connection)
         let keepAlive = request.keepAlive
-        switch fault.kind {
-        case .reset, .acceptThenReset:
-            reset(context: context)
-        case .truncated:
-            sendTruncated(real!, sequence: sequence, context: context)
-        case .hang:
-            guard let delay = fault.delayMs else { return }  // held until the client goes away
-            later(delay, context: context) { self.send(real!, keepAlive: keepAlive, sequence: sequence, context: context) }
-        case .delay:
-            later(fault.delayMs ?? 0, context: context) {
-                self.send(real!, keepAlive: keepAlive, sequence: sequence, context: context)
-            }
-        case .trickle:
-            state.recordStatus(real!.status, sequence: sequence)
-            trickle(real!.serialized(keepAlive: keepAlive), intervalMs: fault.intervalMs, keepAlive: keepAlive,
+        guard exchange.delayMs > 0 else {
+            play(exchange, keepAlive: keepAlive, context: context)
+            return
+        }
+        later(exchange.delayMs, context: context) { self.play(exchange, keepAlive: keepAlive, context: context) }
+    }
+
+    private func play(_ exchange: Exchange, keepAlive: Bool, context: ChannelHandlerContext) {
+        guard !closed else { return }
+        if let sequence = exchange.sequence, let status = exchange.status {
+            state.recordStatus(status, sequence: sequence)
+        }
+        switch exchange.action {
+        case .answer(let answer):
+            send(answer, keepAlive: keepAlive, context: context)
+        case .truncated(let answer):
+            sendTruncated(answer, context: context)
+        case .trickle(let answer, let intervalMs):
+            trickle(answer.serialized(keepAlive: keepAlive), intervalMs: intervalMs, keepAlive: keepAlive,
                     context: context)
-        case .missingID, .unknownStatus, .large:
-            send(FaultAnswers.transform(real!, by: fault), keepAlive: keepAlive, sequence: sequence, context: context)
-        case .status, .yandex, .yandexGateway, .html, .empty, .malformed, .notObject, .error200:
-            send(FaultAnswers.standalone(fault)!, keepAlive: keepAlive, sequence: sequence, context: context)
+        case .hold:
+            return  // held until the client goes away
+        case .reset, .refuseStream:
+            reset(context: context)
         }
     }
 
     // MARK: output
 
-    private func send(_ answer: HTTPAnswer, keepAlive: Bool, sequence: UInt64?, context: ChannelHandlerContext) {
+    private func send(_ answer: HTTPAnswer, keepAlive: Bool, context: ChannelHandlerContext) {
         guard !closed else { return }
-        if let sequence { state.recordStatus(answer.status, sequence: sequence) }
         context.writeAndFlush(wrapOutboundOut(answer.serialized(keepAlive: keepAlive)))
             .assumeIsolated().whenComplete { result in
                 if case .failure = result { self.close(context: context); return }
@@ -203,8 +190,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// The full Content-Length is announced, half the body is sent, then the connection closes.
-    private func sendTruncated(_ answer: HTTPAnswer, sequence: UInt64, context: ChannelHandlerContext) {
-        state.recordStatus(answer.status, sequence: sequence)
+    private func sendTruncated(_ answer: HTTPAnswer, context: ChannelHandlerContext) {
         var buffer = ByteBuffer(bytes: answer.head(keepAlive: true))
         buffer.writeBytes(answer.body.prefix(answer.body.count / 2))
         context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
@@ -241,14 +227,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// close starts below the TLS handler, so no close_notify goes out first: the socket just dies.
     private func reset(context: ChannelHandlerContext) {
         closed = true
-        let closer = (try? context.pipeline.syncOperations.context(handlerType: NIOSSLServerHandler.self)) ?? context
-        guard let provider = context.channel as? SocketOptionProvider else {
-            closer.close(promise: nil)
-            return
-        }
-        provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).assumeIsolated().whenComplete { _ in
-            closer.close(promise: nil)
-        }
+        ConnectionInfo.reset(context.channel)
     }
 
     /// After a final answer on a closing connection: stop sending, let the client finish reading

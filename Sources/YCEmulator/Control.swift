@@ -71,7 +71,8 @@ struct ControlEndpoints: Sendable {
         guard let object = json.objectValue else {
             throw .invalidRequest("Settings must be a JSON object.")
         }
-        let known: Set<String> = ["queue_ms", "work_ms", "poll_after_ms", "output_text"]
+        let known: Set<String> = ["queue_ms", "work_ms", "poll_after_ms", "output_text", "rtt_ms", "connect_ms",
+                                  "quota_create_rps", "quota_poll_rps", "quota_cancel_rps", "quota_burst"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) {
             throw .invalidRequest("Unknown setting '\(unknown)'.", param: unknown)
         }
@@ -83,13 +84,37 @@ struct ControlEndpoints: Sendable {
             }
             return n
         }
+        /// A key that may be null: .some(nil) clears the setting.
+        func nullable<T>(_ key: String, _ parse: (String) throws(APIError) -> T?) throws(APIError) -> T?? {
+            guard let value = object[key] else { return nil }
+            return value.isNull ? .some(nil) : .some(try parse(key))
+        }
+        func rate(_ key: String) throws(APIError) -> Double? {
+            guard let value = object[key] else { return nil }
+            guard let r = value.numberValue, r > 0, r <= Settings.maxRps else {
+                throw .invalidRequest("Setting '\(key)' must be a number above 0 and at most 1000000, or null.",
+                                      param: key)
+            }
+            return r
+        }
+        func burst(_ key: String) throws(APIError) -> Int? {
+            guard let value = object[key] else { return nil }
+            guard let n = value.intValue, (1...Settings.maxBurst).contains(n) else {
+                throw .invalidRequest("Setting '\(key)' must be an integer from 1 to \(Settings.maxBurst), or null.",
+                                      param: key)
+            }
+            return n
+        }
         // Check everything first, then apply all at once.
         let queueMs = try duration("queue_ms")
         let workMs = try duration("work_ms")
-        var pollAfter: Int?? = nil
-        if let value = object["poll_after_ms"] {
-            pollAfter = value.isNull ? .some(nil) : .some(try duration("poll_after_ms"))
-        }
+        let rttMs = try duration("rtt_ms")
+        let pollAfter = try nullable("poll_after_ms", duration)
+        let connectMs = try nullable("connect_ms", duration)
+        let createRps = try nullable("quota_create_rps", rate)
+        let pollRps = try nullable("quota_poll_rps", rate)
+        let cancelRps = try nullable("quota_cancel_rps", rate)
+        let quotaBurst = try nullable("quota_burst", burst)
         var outputText: Bool? = nil
         if let value = object["output_text"] {
             guard let b = value.boolValue else {
@@ -102,6 +127,12 @@ struct ControlEndpoints: Sendable {
             if let workMs { s.workMs = workMs }
             if let pollAfter { s.pollAfterMs = pollAfter }
             if let outputText { s.outputText = outputText }
+            if let rttMs { s.rttMs = rttMs }
+            if let connectMs { s.connectMs = connectMs }
+            if let createRps { s.quotaCreateRps = createRps }
+            if let pollRps { s.quotaPollRps = pollRps }
+            if let cancelRps { s.quotaCancelRps = cancelRps }
+            if let quotaBurst { s.quotaBurst = quotaBurst }
         }
         return ok(settings.json)
     }

@@ -19,6 +19,10 @@ final class EmulatorState: Sendable {
         var requests: [RouteKind: Int] = [:]
         var responsesCreated = 0
         var faultsApplied = 0
+        var quotas = QuotaBuckets()
+        var requestsByProtocol: [WireProtocol: Int] = [:]
+        var h2Connections = 0
+        var h2Streams = 0
     }
 
     private let inner: Mutex<Inner>
@@ -37,8 +41,13 @@ final class EmulatorState: Sendable {
 
     var settings: Settings { inner.withLock { $0.settings } }
 
+    /// Changes the settings; new quota limits start with full buckets.
     func updateSettings(_ change: (inout Settings) -> Void) -> Settings {
-        inner.withLock { change(&$0.settings); return $0.settings }
+        inner.withLock { s in
+            change(&s.settings)
+            s.quotas.refill()
+            return s.settings
+        }
     }
 
     // MARK: connections
@@ -50,19 +59,35 @@ final class EmulatorState: Sendable {
 
     func connectionClosed() { openConnections.withLock { $0 -= 1 } }
 
+    /// A connection turned out to speak HTTP/2.
+    func h2ConnectionStarted() { inner.withLock { $0.h2Connections += 1 } }
+
+    /// A client opened an HTTP/2 stream.
+    func h2StreamOpened() { inner.withLock { $0.h2Streams += 1 } }
+
     // MARK: API requests
 
     /// Counts an API request, picks the fault that applies to it and records it.
-    /// Returns the fault and the log sequence number for the status sent later.
-    func begin(_ route: RouteKind, record: RecordedRequest) -> (fault: Fault?, sequence: UInt64) {
+    /// Returns the fault, the log sequence number for the status sent later, and the settings in force.
+    func begin(_ route: RouteKind, record: RecordedRequest) -> (fault: Fault?, sequence: UInt64, settings: Settings) {
         inner.withLock { s in
             s.requests[route, default: 0] += 1
+            s.requestsByProtocol[record.wireProtocol, default: 0] += 1
             let fault = s.faults.take(for: route) { Double.random(in: 0..<1) }
             if fault != nil { s.faultsApplied += 1 }
             var record = record
             record.fault = fault?.kind.rawValue
-            return (fault, s.log.append(record))
+            return (fault, s.log.append(record), s.settings)
         }
+    }
+
+    /// The 429 for a request of `route` beyond its quota, or nil when it may go on (a token taken).
+    func admit(_ route: RouteKind) -> HTTPAnswer? {
+        let refusal: (rps: Double, retryAfterMs: Int)? = inner.withLock { s in
+            guard let limit = s.settings.quota(route) else { return nil }
+            return s.quotas.take(route, limit: limit, now: EmulatorState.now()).map { (rps: limit.rps, retryAfterMs: $0) }
+        }
+        return refusal.map { APIError.quotaExceeded(route, rps: $0.rps, retryAfterMs: $0.retryAfterMs) }
     }
 
     func recordStatus(_ status: Int, sequence: UInt64) {
@@ -119,9 +144,16 @@ final class EmulatorState: Sendable {
         return inner.withLock { s in
             var requests = JSONObject()
             for kind in RouteKind.allCases { requests[kind.rawValue] = JSON(s.requests[kind, default: 0]) }
+            var byProtocol = JSONObject()
+            for p in WireProtocol.allCases { byProtocol[p.rawValue] = JSON(s.requestsByProtocol[p, default: 0]) }
+            var limited = JSONObject()
+            for kind in QuotaBuckets.limitedKinds { limited[kind.rawValue] = JSON(s.quotas.refused[kind, default: 0]) }
             return ["connections": JSON(s.connections), "open_connections": JSON(open),
                     "requests": .object(requests), "responses": JSON(s.responsesCreated),
-                    "faults_applied": JSON(s.faultsApplied)]
+                    "faults_applied": JSON(s.faultsApplied),
+                    "requests_by_protocol": .object(byProtocol),
+                    "h2_connections": JSON(s.h2Connections), "h2_streams": JSON(s.h2Streams),
+                    "rate_limited": .object(limited)]
         }
     }
 

@@ -14,13 +14,16 @@ enum FaultKind: String, Sendable, CaseIterable {
     case error200 = "error_200"
     case missingID = "missing_id"
     case unknownStatus = "unknown_status"
+    case refusedStream = "refused_stream"
 
     /// Whether the request takes effect (a create creates its job) before the fault plays out.
     /// The others answer (or reset) in place of the emulator, as a failing proxy would.
     var processesRequest: Bool {
         switch self {
         case .truncated, .acceptThenReset, .hang, .delay, .trickle, .missingID, .unknownStatus, .large: return true
-        case .status, .yandex, .yandexGateway, .html, .empty, .malformed, .reset, .notObject, .error200: return false
+        case .status, .yandex, .yandexGateway, .html, .empty, .malformed, .reset, .notObject, .error200,
+             .refusedStream:
+            return false
         }
     }
 }

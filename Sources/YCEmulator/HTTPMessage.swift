@@ -12,6 +12,7 @@ struct HTTPRequest: Sendable {
     let headers: HTTPHeaders
     let body: [UInt8]
     let keepAlive: Bool
+    var wireProtocol: WireProtocol = .http1
 
     var path: Substring { target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0] }
 
@@ -61,13 +62,19 @@ struct HTTPAnswer: Sendable {
     /// body actually sent (the `truncated` fault).
     func head(keepAlive: Bool, contentLength: Int? = nil) -> [UInt8] {
         var text = "HTTP/1.1 \(status) \(HTTPAnswer.reasonPhrase(status))\r\n"
-        text += "x-request-id: \(UUID().uuidString.lowercased())\r\n"
-        if let contentType { text += "Content-Type: \(contentType)\r\n" }
-        text += "Content-Length: \(contentLength ?? body.count)\r\n"
+        for (name, value) in standardFields(contentLength: contentLength) { text += "\(name): \(value)\r\n" }
         text += "Connection: \(keepAlive ? "keep-alive" : "close")\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         text += "\r\n"
         return Array(text.utf8)
+    }
+
+    /// The fields every answer starts with: x-request-id, Content-Type (unless nil), Content-Length.
+    func standardFields(contentLength: Int? = nil) -> [(String, String)] {
+        var fields = [("x-request-id", UUID().uuidString.lowercased())]
+        if let contentType { fields.append(("Content-Type", contentType)) }
+        fields.append(("Content-Length", String(contentLength ?? body.count)))
+        return fields
     }
 
     static func reasonPhrase(_ status: Int) -> String {

@@ -10,9 +10,11 @@ struct RecordedRequest: Sendable {
     var body: String
     var fault: String? = nil
     var status: Int? = nil
+    var wireProtocol: WireProtocol
 
     init(_ request: HTTPRequest) {
         method = request.method.rawValue
+        wireProtocol = request.wireProtocol
         target = request.target
         // Lower-case names; a repeated header's values are joined as HTTP allows.
         var merged: [(String, String)] = []
@@ -33,7 +35,8 @@ struct RecordedRequest: Sendable {
     var json: JSON {
         ["method": .string(method), "path": .string(target),
          "headers": .object(JSONObject(headers.map { ($0.0, JSON.string($0.1)) })),
-         "body": .string(body), "fault": JSON(fault), "status": JSON(status)]
+         "body": .string(body), "fault": JSON(fault), "status": JSON(status),
+         "protocol": .string(wireProtocol.rawValue)]
     }
 }
 

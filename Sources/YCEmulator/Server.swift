@@ -1,51 +1,66 @@
-// Binds the listening socket and builds each connection's pipeline.
+// Binds the listening socket and builds each connection's pipeline:
+// ResetPoint, [TLS], ProtocolSniffer → HTTP/1.1 (decoder + ConnectionHandler)
+//                                    or HTTP/2 (NIOHTTP2Handler + one HTTP2StreamHandler per stream).
 
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
-import NIOSSL
 
 enum Server {
-    /// The TLS context for `--tls-cert`/`--tls-key` (nil without them: plain HTTP).
-    static func tlsContext(options: Options) throws -> NIOSSLContext? {
-        guard let certPath = options.tlsCert, let keyPath = options.tlsKey else { return nil }
-        let chain = try NIOSSLCertificate.fromPEMFile(certPath)
-        guard !chain.isEmpty else { throw TLSSetupError(message: "\(certPath) holds no PEM certificate") }
-        let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
-        var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        configuration.minimumTLSVersion = .tlsv12
-        // HTTP/1.1 only: a client that offers h2 through ALPN falls back to HTTP/1.1.
-        configuration.applicationProtocols = ["http/1.1"]
-        // A fault that closes the connection waits this long at most for the client's close_notify.
-        configuration.shutdownTimeout = .seconds(2)
-        return try NIOSSLContext(configuration: configuration)
-    }
-
-    struct TLSSetupError: Error, CustomStringConvertible {
-        let message: String
-        var description: String { message }
-    }
-
-    static func start(options: Options, tls: NIOSSLContext?, state: EmulatorState,
+    static func start(options: Options, tls: TLSSupport?, state: EmulatorState,
                       group: EventLoopGroup) throws -> Channel {
-        try ServerBootstrap(group: group)
+        let maxStreams = options.h2MaxStreams
+        return try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)  // trickled bytes go out one by one
             .childChannelInitializer { channel in
                 state.connectionOpened()
                 channel.closeFuture.whenComplete { _ in state.connectionClosed() }
+                let connection = ConnectionInfo(acceptedAt: .now())
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(ResetPoint())
                     // TLS sits under HTTP: the handlers above see plain bytes either way.
-                    if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
-                    let decoder = HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)
-                    try pipeline.addHandler(ByteToMessageHandler(decoder))
-                    try pipeline.addHandler(ConnectionHandler(state: state))
+                    try tls?.addHandler(to: pipeline)
+                    try pipeline.addHandler(ProtocolSniffer { http2, pipeline in
+                        if http2 {
+                            try installHTTP2(pipeline, connection: connection, state: state, maxStreams: maxStreams)
+                        } else {
+                            let decoder = HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)
+                            try pipeline.addHandler(ByteToMessageHandler(decoder))
+                            try pipeline.addHandler(ConnectionHandler(state: state, connection: connection))
+                        }
+                    })
                 }
             }
             .bind(host: options.host, port: options.port)
             .wait()
+    }
+
+    private static func installHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, connection: ConnectionInfo,
+                                     state: EmulatorState, maxStreams: Int) throws {
+        connection.wireProtocol = .h2
+        state.h2ConnectionStarted()
+        var settings = nioDefaultSettings.filter { $0.parameter != .maxConcurrentStreams }
+        settings.append(HTTP2Setting(parameter: .maxConcurrentStreams, value: maxStreams))
+        var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
+        connectionConfiguration.initialSettings = settings
+        // The `truncated` fault announces more than it sends (and then resets the stream).
+        connectionConfiguration.contentLengthValidation = .disabled
+        var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
+        streamConfiguration.targetWindowSize = 1 << 20  // large request bodies arrive without stalls
+        let dispatcher = Dispatcher(state: state)
+        _ = try pipeline.configureHTTP2Pipeline(
+            mode: .server, connectionConfiguration: connectionConfiguration,
+            streamConfiguration: streamConfiguration
+        ) { stream in
+            state.h2StreamOpened()
+            return stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(
+                    HTTP2StreamHandler(dispatcher: dispatcher, state: state, connection: connection))
+            }
+        }
     }
 }

@@ -3,7 +3,6 @@
 import Foundation
 import NIOCore
 import NIOPosix
-import NIOSSL
 
 let options: Options
 do {
@@ -19,9 +18,13 @@ signal(SIGPIPE, SIG_IGN)
 // Before the "listening" line: a harness may signal us as soon as it has read it.
 Lifecycle.installStopHandlers(exitOnStdinEOF: options.exitOnStdinEOF)
 
-let tls: NIOSSLContext?
+if options.tlsCert != nil && !TLSSupport.available {
+    FileHandle.standardError.write(Data((TLSSupport.unavailableMessage + "\n").utf8))
+    exit(2)
+}
+let tls: TLSSupport?
 do {
-    tls = try Server.tlsContext(options: options)
+    tls = try TLSSupport.load(options: options)
 } catch {
     let files = "\(options.tlsCert ?? "") / \(options.tlsKey ?? "")"
     FileHandle.standardError.write(Data("yc-emulator: cannot use the TLS certificate and key \(files): \(error)\n".utf8))

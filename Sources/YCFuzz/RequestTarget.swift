@@ -85,7 +85,7 @@ enum RequestTarget {
             violated(name, "\(context): create without an Idempotency-Key")
         }
         _ = key
-        if !r.freshConnection { violated(name, "\(context): a create may go on a reused connection") }
+        if !r.startsJob { violated(name, "\(context): a create the transport may resend on its own") }
         if r.headers.contains(where: { !isHeaderSafeText($0.name) || !isHeaderSafeText($0.value) }) {
             violated(name, "\(context): a header with control characters")
         }

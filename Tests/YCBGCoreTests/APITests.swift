@@ -151,7 +151,7 @@ import Testing
         #expect(answer.object.id == "r-1")
         #expect(transport.sent.count == 3)
         #expect(Set(transport.sent.compactMap { $0.header("Idempotency-Key") }).count == 1)
-        #expect(transport.sent.allSatisfy { $0.freshConnection })
+        #expect(transport.sent.allSatisfy { $0.startsJob })
     }
 
     @Test func retrieveRetriesUpToMaxRetries() throws {

@@ -45,9 +45,10 @@ nm -D --defined-only "$LIB" | awk 'NF >= 3 { print $3 }' | sed 's/@.*//' | sort 
 # Declarations in the header, after the preprocessor removed the comments.
 "$CC" -E -P -x c "$HEADER" 2>/dev/null | tr '\n' ' ' | grep -oE '\byc_[a-z_]+[[:space:]]*\(' |
   sed 's/[[:space:]]*($//' | sort -u > "$TMP/header"
-# The first fenced code block after "## Functions" in the contract.
-awk '/^## Functions/ { in_section = 1; next }
-     in_section && /^```/ { if (in_block) exit; in_block = 1; next }
+# The first fenced code block after "## Functions" in the contract, and the
+# first after "## Many tasks" (the functions version 0.2 adds).
+awk '/^## (Functions|Many tasks)/ { in_section = 1; in_block = 0; next }
+     in_section && /^```/ { if (in_block) { in_section = 0; in_block = 0 } else in_block = 1; next }
      in_block { print }' "$CONTRACT" | sed 's:/\*.*\*/::g' | tr '\n' ' ' |
   grep -oE '\byc_[a-z_]+[[:space:]]*\(' | sed 's/[[:space:]]*($//' | sort -u > "$TMP/contract"
 

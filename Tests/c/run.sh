@@ -7,7 +7,8 @@
 #             memcheck error (invalid read/write/free, uninitialised use) or
 #             a "definitely lost" block; test_memory runs fewer cycles
 #             (YCBG_MEMORY_CYCLES, default 400 here) and does not judge RSS;
-#             the soak runs YCBG_SOAK_TASKS (default 1000 here) tasks
+#             the soak runs YCBG_SOAK_TASKS (default 1000 here) tasks,
+#             test_engine's many-tasks run YCBG_ENGINE_TASKS (default 200)
 #   asan      build/tests/asan/* (AddressSanitizer + UBSan, LeakSanitizer on);
 #             the soak runs YCBG_SOAK_TASKS (default 4000 here) tasks
 #   tsan      build/tests/tsan/{test_threads,test_soak} (ThreadSanitizer);
@@ -27,7 +28,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 OUT=$REPO/build/tests
 LOGS=$OUT/logs
 PROGRAMS=(test_args test_workflow test_faults test_threads test_memory test_reliability test_soak
-          test_limits test_allocator test_redact test_oom test_versions)
+          test_limits test_allocator test_redact test_oom test_versions test_engine)
 
 case "$mode" in
   plain | valgrind | asan | tsan) ;;
@@ -75,6 +76,7 @@ case "$mode" in
     export YCBG_MEMORY_CYCLES=${YCBG_MEMORY_CYCLES:-400}
     export YCBG_MEMORY_NO_RSS=1
     export YCBG_SOAK_TASKS=${YCBG_SOAK_TASKS:-1000}
+    export YCBG_ENGINE_TASKS=${YCBG_ENGINE_TASKS:-200}
     # Time bounds in test_reliability get more slack: the library runs
     # many times slower under memcheck (the server's timing does not).
     export YCBG_TIME_SLACK_MS=${YCBG_TIME_SLACK_MS:-10000}
@@ -97,6 +99,7 @@ case "$mode" in
     export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-90}
     export YCBG_MEMORY_CYCLES=${YCBG_MEMORY_CYCLES:-600}
     export YCBG_SOAK_TASKS=${YCBG_SOAK_TASKS:-4000}
+    export YCBG_ENGINE_TASKS=${YCBG_ENGINE_TASKS:-400}
     # LeakSanitizer stays on with no suppressions.  Measured: the Swift
     # runtime's one-time allocations (metadata and conformance caches, the
     # handle registry, libcurl's global state) are all reachable from the
@@ -111,9 +114,10 @@ case "$mode" in
   tsan)
     build_target=tsan
     bindir=$OUT/tsan
-    PROGRAMS=(test_threads test_soak)
+    PROGRAMS=(test_threads test_soak test_engine)
     export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-180}
     export YCBG_SOAK_TASKS=${YCBG_SOAK_TASKS:-4000}
+    export YCBG_ENGINE_TASKS=${YCBG_ENGINE_TASKS:-400}
     # Only the test programs are instrumented; libycbg.so (Swift, with its
     # runtime linked in), libcurl and libjansson are not.  TSan still sees
     # the malloc/free/memcpy/memcmp those libraries call through its

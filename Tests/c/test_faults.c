@@ -917,7 +917,8 @@ TEST(wait_deadline_bounds_sleeping_and_timeout_ms_bounds_a_hanging_request) {
 /* libcurl resends a request once, on a new connection, when a reused
  * keep-alive connection dies before any answer (the server may have closed
  * it while idle). That is harmless for a retrieve, but a create must never be
- * sent twice: ycbg sends every create on a fresh connection. */
+ * sent twice: ycbg gives a create's body to libcurl in a form it cannot
+ * rewind, so it fails instead of resending (the job may exist). */
 TEST(reset_on_a_reused_connection) {
     emu_t *emu = emu_start(EMU_ARGS);
     REQUIRE(emu);

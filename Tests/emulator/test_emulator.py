@@ -352,16 +352,21 @@ def test_directive_durations(emulator):
 # ---------------------------------------------------------------- control endpoints
 
 
+PACING_DEFAULTS = {"rtt_ms": 0, "connect_ms": 0, "quota_create_rps": None, "quota_poll_rps": None,
+                   "quota_cancel_rps": None, "quota_burst": None}
+
+
 def test_settings_endpoint(emulator):
     answer = emulator.control("POST", "settings", {"queue_ms": 0, "work_ms": 0})
-    assert answer.json() == {"queue_ms": 0, "work_ms": 0, "poll_after_ms": None, "output_text": True}
+    assert answer.json() == {"queue_ms": 0, "work_ms": 0, "poll_after_ms": None, "output_text": True,
+                             **PACING_DEFAULTS}
     assert emulator.create().json()["status"] == "completed"
     for bad in [{"queue_ms": -1}, {"queue_ms": "1"}, {"output_text": "no"}, {"speed": 1}, [1], b"{"]:
         assert emulator.control("POST", "settings", bad).status == 400
     assert emulator.control("POST", "settings", b"").json()["queue_ms"] == 0  # empty body: no change
     emulator.reset()
     assert emulator.control("POST", "settings", {}).json() == {
-        "queue_ms": 100, "work_ms": 200, "poll_after_ms": None, "output_text": True}
+        "queue_ms": 100, "work_ms": 200, "poll_after_ms": None, "output_text": True, **PACING_DEFAULTS}
 
 
 def test_reset_clears_everything(emulator):

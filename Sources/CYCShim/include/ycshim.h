@@ -45,6 +45,12 @@ typedef struct ycs_exchange {
     size_t headers_len;
     size_t headers_cap;
     char   errbuf[CURL_ERROR_SIZE];
+    /* The request body given through a read function (ycs_exchange_upload). */
+    char  *upload;
+    size_t upload_len;
+    size_t upload_pos;
+    int    rewind_refused; /* libcurl asked to rewind the body and was told it cannot */
+    int    stream_refused; /* an HTTP/2 server refused the stream (REFUSED_STREAM) */
 } ycs_exchange;
 
 ycs_exchange *ycs_exchange_new(void);
@@ -53,6 +59,40 @@ void ycs_exchange_free(ycs_exchange *x);
 void ycs_exchange_reset(ycs_exchange *x, size_t limit);
 /* Points the handle's write, header and error-buffer options at `x`. */
 CURLcode ycs_exchange_attach(CURL *h, ycs_exchange *x);
+/* Makes `h` a POST whose body (a copy of `data`) libcurl reads through a read
+ * function and cannot rewind: a seek function answers CURL_SEEKFUNC_CANTSEEK,
+ * so libcurl can never resend the body on its own (a reused connection that
+ * died fails with CURLE_SEND_FAIL_REWIND instead). */
+CURLcode ycs_exchange_upload(CURL *h, ycs_exchange *x, const void *data, size_t len);
+/* Notes in x->stream_refused when an HTTP/2 server refuses the request's
+ * stream (RFC 9113 8.7: not processed, safe to resend).  libcurl says so only
+ * in its informational text, so this turns on CURLOPT_VERBOSE with a debug
+ * function that reads nothing but that text (headers and data are ignored). */
+CURLcode ycs_exchange_watch_refused_stream(CURL *h, ycs_exchange *x);
+
+/* ---- libcurl multi ---- */
+
+CURLMcode ycs_multi_setopt_long(CURLM *m, CURLMoption opt, long value);
+/* The next finished transfer: its easy handle and result; 0 when none. */
+int ycs_multi_next_done(CURLM *m, CURL **easy, CURLcode *result);
+
+/* ---- the C ABI's yc_event (include/ycbg.h), laid out the same ---- */
+
+typedef struct ycs_event {
+    void    *task;
+    uint64_t tag;
+    int      status;
+    char    *error_json;
+} ycs_event;
+
+/* ---- event fd ---- */
+
+/* A non-blocking, close-on-exec eventfd; -1 on failure. */
+int ycs_eventfd_new(void);
+/* Makes the fd readable (adds 1 to its counter). */
+void ycs_eventfd_raise(int fd);
+/* Makes the fd not readable (reads its counter to zero). */
+void ycs_eventfd_clear(int fd);
 
 /* ---- Jansson ---- */
 
