@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -427,6 +428,67 @@ TEST(faults_behave_the_same_over_tls) {
         CHECK_INT(emu_stat(tls, "responses"), 1);
         yc_client_free(client);
     }
+}
+
+/* ------------------------------------------- HTTP/2 and HTTP/1.1 by ALPN */
+
+static size_t discard(char *data, size_t size, size_t n, void *user) {
+    (void)data;
+    (void)user;
+    return size * n;
+}
+
+/* One GET of an unknown response over TLS with libcurl asking for `version`;
+ * returns the HTTP version curl used (CURL_HTTP_VERSION_*), or -1. */
+static long get_over_tls(emu_t *emu, long version, long *status) {
+    char url[128];
+    snprintf(url, sizeof url, "%s/responses/none", emu->base_url);
+    CURL *c = curl_easy_init();
+    if (!c) return -1;
+    struct curl_slist *headers = curl_slist_append(NULL, "Authorization: Api-Key test-key");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_CAINFO, tls_file("ca.pem"));
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, version);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    long used = -1;
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+        curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &used);
+    } else {
+        th_fail(__FILE__, __LINE__, "curl over TLS: %s", curl_easy_strerror(rc));
+    }
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    return used;
+}
+
+TEST(h2_and_http1_over_tls_by_alpn) {
+    char *args = tls_args("server", NULL);
+    emu_t *emu = emu_start(args);
+    free(args);
+    REQUIRE(emu);
+    long status = 0;
+    CHECK_INT(get_over_tls(emu, CURL_HTTP_VERSION_2TLS, &status), CURL_HTTP_VERSION_2_0);
+    CHECK_INT(status, 404);
+    status = 0;
+    CHECK_INT(get_over_tls(emu, CURL_HTTP_VERSION_1_1, &status), CURL_HTTP_VERSION_1_1);
+    CHECK_INT(status, 404);
+    json_t *stats = emu_stats(emu);
+    json_t *by = json_object_get(stats, "requests_by_protocol");
+    CHECK_INT(json_integer_value(json_object_get(by, "h2")), 1);
+    CHECK_INT(json_integer_value(json_object_get(by, "http/1.1")), 1);
+    /* (h2_connections also counts the harness's own control calls, over h2 too.) */
+    CHECK(json_integer_value(json_object_get(stats, "h2_connections")) >= 1, "no h2 connection counted");
+    json_decref(stats);
+    json_t *log = emu_requests(emu, 10);
+    CHECK_INT(json_array_size(log), 2);
+    CHECK_STR(jstr(json_array_get(log, 0), "protocol"), "h2");
+    CHECK_STR(jstr(json_array_get(log, 1), "protocol"), "http/1.1");
+    json_decref(log);
 }
 
 /* ----------------------------------- plain http:// to a non-loopback host */
