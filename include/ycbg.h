@@ -96,7 +96,7 @@ extern "C" {
  * a later MINOR added.
  */
 #define YCBG_VERSION_MAJOR 0
-#define YCBG_VERSION_MINOR 1
+#define YCBG_VERSION_MINOR 2
 #define YCBG_VERSION_PATCH 0
 
 /* A client: configuration plus a pool of reusable connections.  Thread-safe. */

@@ -66,7 +66,7 @@ func NewClient(cfg Config) (*Client, error) {
 
 // BindingVersion is the version of this package: the library's version it
 // was made for (YCBG_VERSION_* in ycbg.h; a test checks that they agree).
-const BindingVersion = "0.1.0"
+const BindingVersion = "0.2.0"
 
 // CheckVersion reports whether the loaded library is the major version this
 // package was made for and at least its minor version (a minor release only

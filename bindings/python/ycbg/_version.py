@@ -3,4 +3,4 @@
 tests/test_config_keys.py fails when the two differ; scripts/set-version.sh
 changes every copy at once."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
