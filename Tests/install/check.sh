@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # `make install` honours PREFIX and DESTDIR, and an installed ycbg builds a
 # program with `cc prog.c $(pkg-config --cflags --libs ycbg)`.
+#
+# Installs only into temporary folders and never runs ldconfig (a stand-in
+# first on PATH records any call, and the check fails on one): the programs
+# find the installed library through LD_LIBRARY_PATH.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
 check() { if eval "$2"; then passed=$((passed + 1)); else echo "FAIL: $1"; failed=$((failed + 1)); fi; }
+
+mkdir -p "$tmp/bin"
+cat >"$tmp/bin/ldconfig" <<SH
+#!/bin/sh
+echo "ldconfig \$*" >> "$tmp/ldconfig-calls"
+SH
+chmod +x "$tmp/bin/ldconfig"
+export PATH="$tmp/bin:$PATH"
+unset LD_LIBRARY_PATH
 
 cat >"$tmp/prog.c" <<'C'
 #include <stdio.h>
@@ -22,20 +35,27 @@ int main(void) {
 }
 C
 
-make -s install PREFIX="$tmp/prefix" >/dev/null
+# PREFIX only (as a user installing under $HOME would), with ldconfig off.
+make -s install PREFIX="$tmp/prefix" LDCONFIG= >/dev/null
 check "library installed" '[ -f "$tmp/prefix/lib/libycbg.so.0" ] && [ -L "$tmp/prefix/lib/libycbg.so" ]'
 check "header installed" 'cmp -s include/ycbg.h "$tmp/prefix/include/ycbg.h"'
 check "pc names the prefix" 'grep -qx "prefix=$tmp/prefix" "$tmp/prefix/lib/pkgconfig/ycbg.pc"'
 check "pkg-config builds a program" \
   'PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" cc "$tmp/prog.c" $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs ycbg) -o "$tmp/prog"'
-check "the program runs against the installed library" '"$tmp/prog" | grep -q "ycbg .* ok"'
-check "it loaded the installed copy" 'ldd "$tmp/prog" | grep -q "$tmp/prefix/lib/libycbg.so.0"'
+check "the program runs against the installed library" 'LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/prog" | grep -q "ycbg .* ok"'
+check "it loaded the installed copy" 'LD_LIBRARY_PATH="$tmp/prefix/lib" ldd "$tmp/prog" | grep -q "$tmp/prefix/lib/libycbg.so.0"'
 
+# DESTDIR staging, with the default LDCONFIG: a staged install never runs it.
 make -s install DESTDIR="$tmp/stage" PREFIX=/opt/ycbg >/dev/null
 check "DESTDIR staging" '[ -f "$tmp/stage/opt/ycbg/lib/libycbg.so.0" ] && [ -f "$tmp/stage/opt/ycbg/include/ycbg.h" ]'
 check "staged pc names the final prefix" 'grep -qx "prefix=/opt/ycbg" "$tmp/stage/opt/ycbg/lib/pkgconfig/ycbg.pc"'
+check "nothing installed outside DESTDIR" '[ ! -e /opt/ycbg ]'
+check "the staged tree builds and runs a program (PKG_CONFIG_SYSROOT_DIR, LD_LIBRARY_PATH)" \
+  'cc "$tmp/prog.c" $(PKG_CONFIG_SYSROOT_DIR="$tmp/stage" PKG_CONFIG_PATH="$tmp/stage/opt/ycbg/lib/pkgconfig" pkg-config --cflags --libs ycbg) -o "$tmp/prog3" &&
+   LD_LIBRARY_PATH="$tmp/stage/opt/ycbg/lib" "$tmp/prog3" | grep -q "ycbg .* ok"'
 check "in-tree pc works" \
-  'cc "$tmp/prog.c" $(PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config --cflags --libs ycbg) -o "$tmp/prog2" && "$tmp/prog2" >/dev/null'
+  'cc "$tmp/prog.c" $(PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config --cflags --libs ycbg) -o "$tmp/prog2" && LD_LIBRARY_PATH=build/lib "$tmp/prog2" >/dev/null'
+check "ldconfig was never run" '[ ! -e "$tmp/ldconfig-calls" ] || { cat "$tmp/ldconfig-calls"; false; }'
 
 echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
