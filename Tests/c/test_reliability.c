@@ -17,8 +17,8 @@
  *                   raised, no signal mask changed, through resets, timeouts
  *                   and a request body the server stops reading.
  *
- * YCBG_TIME_SLACK_MS (default 2500; run.sh raises it under valgrind) is the
- * slack added to every time bound.
+ * th_slack_ms() (YCBG_TIME_SLACK_MS, default 2500; run.sh raises it under
+ * valgrind) is the slack added to every time bound.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -37,11 +37,6 @@
 #define REQ "{\"model\": \"yandexgpt\", \"input\": \"hostile\"}"
 /* Tasks stay queued for a minute, so that polls always go to the server. */
 #define QUEUED_ARGS "--queue-ms 60000 --work-ms 200"
-
-static double slack_ms(void) {
-    const char *e = getenv("YCBG_TIME_SLACK_MS");
-    return e && atoi(e) > 0 ? atoi(e) : 2500;
-}
 
 static long creates(emu_t *emu) { return emu_stat(emu, "requests.create"); }
 static long retrieves(emu_t *emu) { return emu_stat(emu, "requests.retrieve"); }
@@ -182,7 +177,7 @@ TEST(hostile_2xx_bodies_end_in_clear_errors) {
     yc_task *task = CREATE(client, REQ);
     REQUIRE(task);
     /* Each answer comes at once: bound one request plus slack. */
-    double limit = 1500 + slack_ms();
+    double limit = 1500 + th_slack_ms();
     hostile_kind(emu, client, task, "missing_id", "protocol", limit);
     hostile_kind(emu, client, task, "unknown_status", "protocol", limit);
     hostile_kind(emu, client, task, "not_object", "protocol", limit);
@@ -198,7 +193,7 @@ TEST(hostile_large_answer_is_cut_at_max_response_bytes) {
     REQUIRE(client);
     yc_task *task = CREATE(client, REQ);
     REQUIRE(task);
-    double limit = 1500 + slack_ms(), dt;
+    double limit = 1500 + th_slack_ms(), dt;
 
     long c0 = creates(emu);
     emu_fault(emu, "{\"match\": \"create\", \"kind\": \"large\", \"bytes\": 2097152}");
@@ -274,7 +269,7 @@ TEST(hostile_trickle_is_cut_at_timeout_ms) {
         json_t *e = create_fails(twice, &dt, __FILE__, __LINE__);
         CHECK_STR(err_kind(e), "timeout");
         CHECK(dt >= 1400, "trickle %d ms on create ended after %.0f ms, before timeout_ms", create_intervals[i], dt);
-        CHECK_WITHIN(dt, 1500 + slack_ms(), "trickled create");
+        CHECK_WITHIN(dt, 1500 + th_slack_ms(), "trickled create");
         CHECK_INT(creates(emu), c0 + 1);
         th_note("trickle %4d ms create -> %s in %.0f ms", create_intervals[i], err_kind(e), dt);
         json_decref(e);
@@ -290,7 +285,7 @@ TEST(hostile_trickle_is_cut_at_timeout_ms) {
     CHECK_STR(err_kind(e), "timeout");
     CHECK(json_is_true(json_object_get(e, "retryable")), "a timeout is retryable");
     CHECK(dt >= 1400, "poll ended after %.0f ms, before timeout_ms", dt);
-    CHECK_WITHIN(dt, 1500 + slack_ms(), "trickled poll (no retries)");
+    CHECK_WITHIN(dt, 1500 + th_slack_ms(), "trickled poll (no retries)");
     CHECK_INT(retrieves(emu), r0 + 1);
     th_note("trickle 1000 ms poll, max_retries 0 -> %s in %.0f ms", err_kind(e), dt);
     json_decref(e);
@@ -301,7 +296,7 @@ TEST(hostile_trickle_is_cut_at_timeout_ms) {
     emu_fault(emu, "{\"match\": \"retrieve\", \"kind\": \"trickle\", \"interval_ms\": 500, \"count\": 5}");
     e = poll_fails(task, &dt, __FILE__, __LINE__);
     CHECK_STR(err_kind(e), "timeout");
-    CHECK_WITHIN(dt, 2 * 1500 + 500 + slack_ms(), "trickled poll (one retry)");
+    CHECK_WITHIN(dt, 2 * 1500 + 500 + th_slack_ms(), "trickled poll (one retry)");
     CHECK_INT(retrieves(emu), r0 + 2);
     th_note("trickle  500 ms poll, max_retries 1 -> %s in %.0f ms", err_kind(e), dt);
     json_decref(e);
@@ -315,7 +310,7 @@ TEST(hostile_trickle_is_cut_at_timeout_ms) {
     yc_status s = yc_wait(task, 1000);
     dt = th_now_ms() - t0;
     CHECK(s == YC_STATUS_QUEUED || s == YC_STATUS_ERROR, "yc_wait returned %s", yc_status_name(s));
-    CHECK_WITHIN(dt, 1000 + 1500 + slack_ms(), "yc_wait(1000) against a trickling server");
+    CHECK_WITHIN(dt, 1000 + 1500 + th_slack_ms(), "yc_wait(1000) against a trickling server");
     th_note("yc_wait(1000) against a trickling server -> %s in %.0f ms", yc_status_name(s), dt);
     emu_clear_faults(emu);
 
