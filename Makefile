@@ -1,13 +1,25 @@
-# ycbg — build, demo, test, install.  `make` builds; `make demo` and
-# `make test` first install what is missing (scripts/install-deps.sh).
+# ycbg — build, demo, test, install.  Every target that builds first
+# installs what is missing (scripts/install-deps.sh; it stops at once, naming
+# the command to run, when it cannot install).
+#
+# One SwiftPM scratch folder per configuration, so nothing is built twice:
+#   .build-lib   release, static Swift runtime: libycbg.so  (make lib)
+#   .build-emu   release: the emulator                      (make emulator)
+#   .build-test  debug: the core unit tests only, no SwiftNIO (make test)
+#   .build-asan  release + AddressSanitizer: build/lib-asan  (make lib-asan)
+#   .build-tsan  release + ThreadSanitizer: build/lib-tsan   (make lib-tsan)
+#   .build-fuzz  debug + libFuzzer/ASan: yc-fuzz             (fuzz/run.sh)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+# Run after an install without DESTDIR (empty: not run).
+LDCONFIG ?= ldconfig
 VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/YCBGCore/Version.swift)
 ROOT    := $(CURDIR)
 BUILD   := $(ROOT)/build
 LIBDIR  := $(BUILD)/lib
 CC      ?= cc
+,       := ,
 
 # The .so: release, Swift runtime linked in, yc_* exports only, SONAME.
 SWIFT_LIB_FLAGS := -c release --product ycbg --scratch-path .build-lib \
@@ -15,8 +27,18 @@ SWIFT_LIB_FLAGS := -c release --product ycbg --scratch-path .build-lib \
 	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
 	-Xlinker -soname=libycbg.so.0
 
-.PHONY: all lib emulator header pkgconfig deps deps-test demo test install uninstall clean \
-        fuzz
+# The instrumented variants (Tests/c/run.sh asan|tsan): the Swift code with
+# -sanitize=, the C shim with the matching -fsanitize=; same exports, same
+# static Swift runtime (its prebuilt code is not instrumented).  Not stripped.
+# Swift has no -sanitize=undefined on Linux: UBSan covers the C shim only.
+SWIFT_SAN_FLAGS = -c release --product ycbg --scratch-path .build-$(1) \
+	-Xswiftc -sanitize=$(2) -Xcc -fsanitize=$(3) -Xcc -fno-omit-frame-pointer \
+	-Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
+	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
+	-Xlinker -soname=libycbg.so.0
+
+.PHONY: all lib lib-asan lib-tsan emulator header pkgconfig deps deps-test demo test test-build \
+        install uninstall clean fuzz
 
 all: lib header pkgconfig emulator
 
@@ -26,7 +48,7 @@ deps:
 deps-test:
 	@scripts/install-deps.sh test
 
-lib:
+lib: deps
 	swift build $(SWIFT_LIB_FLAGS)
 	@mkdir -p $(LIBDIR)
 	cp .build-lib/release/libycbg.so $(LIBDIR)/libycbg.so.0.tmp
@@ -42,10 +64,22 @@ pkgconfig:
 	@mkdir -p $(LIBDIR)/pkgconfig
 	scripts/write-pc.sh $(BUILD) $(VERSION) > $(LIBDIR)/pkgconfig/ycbg.pc
 
-emulator:
-	swift build -c release --product yc-emulator
+lib-asan: deps
+	swift build $(call SWIFT_SAN_FLAGS,asan,address,address$(,)undefined)
+	@mkdir -p $(BUILD)/lib-asan
+	cp .build-asan/release/libycbg.so $(BUILD)/lib-asan/libycbg.so.0
+	ln -sf libycbg.so.0 $(BUILD)/lib-asan/libycbg.so
+
+lib-tsan: deps
+	swift build $(call SWIFT_SAN_FLAGS,tsan,thread,thread)
+	@mkdir -p $(BUILD)/lib-tsan
+	cp .build-tsan/release/libycbg.so $(BUILD)/lib-tsan/libycbg.so.0
+	ln -sf libycbg.so.0 $(BUILD)/lib-tsan/libycbg.so
+
+emulator: deps
+	swift build -c release --product yc-emulator --scratch-path .build-emu
 	@mkdir -p $(BUILD)/bin
-	cp "$$(swift build -c release --show-bin-path)/yc-emulator" $(BUILD)/bin/yc-emulator.tmp
+	cp .build-emu/release/yc-emulator $(BUILD)/bin/yc-emulator.tmp
 	mv -f $(BUILD)/bin/yc-emulator.tmp $(BUILD)/bin/yc-emulator
 
 # ---------------------------------------------------------------- demo
@@ -57,7 +91,13 @@ demo: deps-test all
 
 # ---------------------------------------------------------------- tests
 
+# Everything the suites run, built (and downloaded) before they start: the
+# suites themselves run with no proxy settings (scripts/run-tests.sh).
+test-build: lib-asan lib-tsan
+	swift build --product ycbgPackageTests --scratch-path .build-test
+
 test: deps-test all
+	$(MAKE) test-build
 	scripts/run-tests.sh
 
 # Longer fuzzing than `make test` does: 10 minutes per target.
@@ -72,11 +112,11 @@ install: lib header
 	ln -sf libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so
 	install -m 644 include/ycbg.h $(DESTDIR)$(PREFIX)/include/ycbg.h
 	scripts/write-pc.sh $(PREFIX) $(VERSION) > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ycbg.pc
-	-[ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null && ldconfig || true
+	@if [ -z "$(DESTDIR)" ] && [ -n "$(LDCONFIG)" ] && command -v "$(LDCONFIG)" >/dev/null; then "$(LDCONFIG)" || true; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so \
 	      $(DESTDIR)$(PREFIX)/include/ycbg.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/ycbg.pc
 
 clean:
-	rm -rf build .build .build-lib .build-emu .build-fuzz .build-test
+	rm -rf build .build .build-lib .build-emu .build-fuzz .build-test .build-asan .build-tsan

@@ -8,10 +8,14 @@
 #             a "definitely lost" block; test_memory runs fewer cycles
 #             (YCBG_MEMORY_CYCLES, default 400 here) and does not judge RSS;
 #             the soak runs YCBG_SOAK_TASKS (default 1000 here) tasks
-#   asan      build/tests/asan/* (AddressSanitizer + UBSan, LeakSanitizer on);
+#   asan      build/tests/asan/* (AddressSanitizer + UBSan, LeakSanitizer on)
+#             against build/lib-asan (make lib-asan: the library's Swift code
+#             with -sanitize=address, its C shim with address,undefined);
 #             the soak runs YCBG_SOAK_TASKS (default 4000 here) tasks
-#   tsan      build/tests/tsan/{test_threads,test_soak} (ThreadSanitizer);
-#             the soak runs YCBG_SOAK_TASKS (default 4000 here) tasks
+#   tsan      build/tests/tsan/{test_threads,test_soak} (ThreadSanitizer)
+#             against build/lib-tsan (make lib-tsan: Swift code and C shim
+#             with -sanitize=thread); the soak runs YCBG_SOAK_TASKS
+#             (default 4000 here) tasks
 #
 # Each program prints its own "N passed, N failed"; a program that exits
 # non-zero without a failed test (a sanitizer or memcheck report, a crash, a
@@ -26,7 +30,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=$REPO/build/tests
 LOGS=$OUT/logs
-PROGRAMS=(test_args test_workflow test_faults test_threads test_memory test_reliability test_soak)
+# One program per line (Tests/c/Makefile lists them too).
+PROGRAMS=(
+  test_args
+  test_workflow
+  test_faults
+  test_threads
+  test_memory
+  test_reliability
+  test_soak
+)
 
 case "$mode" in
   plain | valgrind | asan | tsan) ;;
@@ -52,10 +65,35 @@ if [ -z "${YC_EMULATOR:-}" ] || [ ! -x "$YC_EMULATOR" ]; then
   exit 1
 fi
 export YC_EMULATOR YCBG_REPO="$REPO"
+# The timing slack (ms) every wall-clock bound adds (th_slack_ms); the modes
+# below multiply it where the library runs slower.
+slack=${YCBG_TIME_SLACK_MS:-2500}
+case $slack in '' | *[!0-9]*) slack=2500 ;; esac
+export YCBG_TIME_SLACK_MS=$slack
 # The tests talk to 127.0.0.1 only; make sure no proxy setting redirects them.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 # Credentials from the caller's environment must not leak into the tests.
 unset YC_API_KEY YC_IAM_TOKEN YC_FOLDER_ID YC_BASE_URL
+
+# need_lib lib-asan|lib-tsan PATTERN...: the instrumented library exists and
+# calls into the sanitizer runtime (each PATTERN names undefined symbols it
+# must have: the runtime comes from the test program).
+need_lib() {
+  local lib=$REPO/build/$1/libycbg.so.0 pattern
+  if [ ! -e "$lib" ]; then
+    echo "run.sh: build/$1/libycbg.so.0 is missing; run 'make $1' first" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  shift
+  for pattern in "$@"; do
+    if ! nm -D --undefined-only "$lib" | grep -qE " $pattern"; then
+      echo "run.sh: build/${lib#$REPO/build/} is not instrumented: no $pattern symbol" >&2
+      echo "0 passed, 1 failed"
+      exit 1
+    fi
+  done
+}
 
 build_target=plain
 bindir=$OUT
@@ -74,9 +112,9 @@ case "$mode" in
     export YCBG_MEMORY_CYCLES=${YCBG_MEMORY_CYCLES:-400}
     export YCBG_MEMORY_NO_RSS=1
     export YCBG_SOAK_TASKS=${YCBG_SOAK_TASKS:-1000}
-    # Time bounds in test_reliability get more slack: the library runs
-    # many times slower under memcheck (the server's timing does not).
-    export YCBG_TIME_SLACK_MS=${YCBG_TIME_SLACK_MS:-10000}
+    # Time bounds get 4 x the slack: the library runs many times slower
+    # under memcheck (the server's timing does not).
+    export YCBG_TIME_SLACK_MS=$((slack * 4))
     # test_reliability's fork child: see fork_child_uses_its_own_connection.
     export YCBG_UNDER_VALGRIND=1
     # The library is stripped (no DWARF to read); the emulator child is not
@@ -88,6 +126,8 @@ case "$mode" in
   asan)
     build_target=asan
     bindir=$OUT/asan
+    need_lib lib-asan "__asan_report_(load|store)" "__ubsan_handle_"
+    export YCBG_TIME_SLACK_MS=$((slack * 2))
     export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-90}
     export YCBG_MEMORY_CYCLES=${YCBG_MEMORY_CYCLES:-600}
     export YCBG_SOAK_TASKS=${YCBG_SOAK_TASKS:-4000}
@@ -105,7 +145,12 @@ case "$mode" in
   tsan)
     build_target=tsan
     bindir=$OUT/tsan
-    PROGRAMS=(test_threads test_soak)
+    need_lib lib-tsan "__tsan_(read|write)" "__tsan_func_entry"
+    export YCBG_TIME_SLACK_MS=$((slack * 2))
+    PROGRAMS=(
+      test_threads
+      test_soak
+    )
     export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-180}
     export YCBG_SOAK_TASKS=${YCBG_SOAK_TASKS:-4000}
     # Only the test programs are instrumented; libycbg.so (Swift, with its
