@@ -7,7 +7,6 @@
 #   .build-emu   release: the emulator                      (make emulator)
 #   .build-test  debug: the core unit tests only, no SwiftNIO (make test)
 #   .build-asan  release + AddressSanitizer: build/lib-asan  (make lib-asan)
-#   .build-tsan  release + ThreadSanitizer: build/lib-tsan   (make lib-tsan)
 #   .build-fuzz  debug + libFuzzer/ASan: yc-fuzz             (fuzz/run.sh)
 
 PREFIX  ?= /usr/local
@@ -27,17 +26,18 @@ SWIFT_LIB_FLAGS := -c release --product ycbg --scratch-path .build-lib \
 	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
 	-Xlinker -soname=libycbg.so.0
 
-# The instrumented variants (Tests/c/run.sh asan|tsan): the Swift code with
-# -sanitize=, the C shim with the matching -fsanitize=; same exports, same
-# static Swift runtime (its prebuilt code is not instrumented).  Not stripped.
-# Swift has no -sanitize=undefined on Linux: UBSan covers the C shim only.
+# The instrumented variant (Tests/c/run.sh asan): the Swift code with
+# -sanitize=address, the C shim with -fsanitize=address,undefined; same
+# exports, same static Swift runtime (its prebuilt code is not instrumented).
+# Not stripped.  Swift has no -sanitize=undefined on Linux: UBSan covers the
+# C shim only.  No ThreadSanitizer variant: see Tests/c/run.sh, tsan.
 SWIFT_SAN_FLAGS = -c release --product ycbg --scratch-path .build-$(1) \
 	-Xswiftc -sanitize=$(2) -Xcc -fsanitize=$(3) -Xcc -fno-omit-frame-pointer \
 	-Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
 	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
 	-Xlinker -soname=libycbg.so.0
 
-.PHONY: all lib lib-asan lib-tsan emulator header pkgconfig deps deps-test demo test test-build \
+.PHONY: all lib lib-asan emulator header pkgconfig deps deps-test demo test test-build \
         install uninstall clean fuzz
 
 all: lib header pkgconfig emulator
@@ -70,12 +70,6 @@ lib-asan: deps
 	cp .build-asan/release/libycbg.so $(BUILD)/lib-asan/libycbg.so.0
 	ln -sf libycbg.so.0 $(BUILD)/lib-asan/libycbg.so
 
-lib-tsan: deps
-	swift build $(call SWIFT_SAN_FLAGS,tsan,thread,thread)
-	@mkdir -p $(BUILD)/lib-tsan
-	cp .build-tsan/release/libycbg.so $(BUILD)/lib-tsan/libycbg.so.0
-	ln -sf libycbg.so.0 $(BUILD)/lib-tsan/libycbg.so
-
 emulator: deps
 	swift build -c release --product yc-emulator --scratch-path .build-emu
 	@mkdir -p $(BUILD)/bin
@@ -93,7 +87,7 @@ demo: deps-test all
 
 # Everything the suites run, built (and downloaded) before they start: the
 # suites themselves run with no proxy settings (scripts/run-tests.sh).
-test-build: lib-asan lib-tsan
+test-build: lib-asan
 	swift build --product ycbgPackageTests --scratch-path .build-test
 
 test: deps-test all
@@ -119,4 +113,4 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/ycbg.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/ycbg.pc
 
 clean:
-	rm -rf build .build .build-lib .build-emu .build-fuzz .build-test .build-asan .build-tsan
+	rm -rf build .build .build-lib .build-emu .build-fuzz .build-test .build-asan
