@@ -37,13 +37,16 @@ SWIFT_SAN_FLAGS = -c release --product ycbg --scratch-path .build-$(1) \
 	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
 	-Xlinker -soname=libycbg.so.0
 
-.PHONY: all lib lib-asan emulator header pkgconfig deps deps-test demo test test-build \
+.PHONY: all lib lib-asan emulator header pkgconfig deps deps-demo deps-test demo test test-build \
         install uninstall clean fuzz
 
 all: lib header pkgconfig emulator
 
 deps:
 	@scripts/install-deps.sh build
+
+deps-demo:
+	@scripts/install-deps.sh demo
 
 deps-test:
 	@scripts/install-deps.sh test
@@ -78,7 +81,7 @@ emulator: deps
 
 # ---------------------------------------------------------------- demo
 
-demo: deps-test all
+demo: deps-demo all
 	$(CC) -std=c11 -Wall -Wextra -O2 examples/c/workflow.c -I$(BUILD)/include -L$(LIBDIR) -lycbg \
 		-Wl,-rpath,$(LIBDIR) -o $(BUILD)/bin/ycbg-example-c
 	scripts/demo.sh
