@@ -18,7 +18,6 @@ ROOT    := $(CURDIR)
 BUILD   := $(ROOT)/build
 LIBDIR  := $(BUILD)/lib
 CC      ?= cc
-,       := ,
 
 # The .so: release, Swift runtime linked in, yc_* exports only, SONAME.
 SWIFT_LIB_FLAGS := -c release --product ycbg --scratch-path .build-lib \
@@ -31,8 +30,8 @@ SWIFT_LIB_FLAGS := -c release --product ycbg --scratch-path .build-lib \
 # exports, same static Swift runtime (its prebuilt code is not instrumented).
 # Not stripped.  Swift has no -sanitize=undefined on Linux: UBSan covers the
 # C shim only.  No ThreadSanitizer variant: see Tests/c/run.sh, tsan.
-SWIFT_SAN_FLAGS = -c release --product ycbg --scratch-path .build-$(1) \
-	-Xswiftc -sanitize=$(2) -Xcc -fsanitize=$(3) -Xcc -fno-omit-frame-pointer \
+SWIFT_ASAN_FLAGS := -c release --product ycbg --scratch-path .build-asan \
+	-Xswiftc -sanitize=address -Xcc -fsanitize=address,undefined -Xcc -fno-omit-frame-pointer \
 	-Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
 	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
 	-Xlinker -soname=libycbg.so.0
@@ -68,7 +67,7 @@ pkgconfig:
 	scripts/write-pc.sh $(BUILD) $(VERSION) > $(LIBDIR)/pkgconfig/ycbg.pc
 
 lib-asan: deps
-	swift build $(call SWIFT_SAN_FLAGS,asan,address,address$(,)undefined)
+	swift build $(SWIFT_ASAN_FLAGS)
 	@mkdir -p $(BUILD)/lib-asan
 	cp .build-asan/release/libycbg.so $(BUILD)/lib-asan/libycbg.so.0
 	ln -sf libycbg.so.0 $(BUILD)/lib-asan/libycbg.so
