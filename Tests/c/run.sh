@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Tests/c/run.sh [plain|valgrind|asan|tsan] — builds and runs the C test
-# programs against build/lib/libycbg.so and the local emulator.
+# programs against build/lib/libycbg.so (asan: build/lib-asan) and the local
+# emulator.
 #
-#   plain     build/tests/*, then Tests/abi/check.sh (YCBG_SKIP_ABI=1 skips it)
+#   plain     build/tests/*, then Tests/abi/check.sh (YCBG_SKIP_ABI=1 skips it);
+#             the soak runs YCBG_SOAK_TASKS (default 5000 here) tasks
 #   valgrind  the plain programs under memcheck: a program fails on any
 #             memcheck error (invalid read/write/free, uninitialised use) or
 #             a "definitely lost" block; test_memory runs fewer cycles
@@ -22,7 +24,8 @@
 # Logs: build/tests/logs/<mode>-<program>.log.
 #
 # Environment: YC_EMULATOR (the emulator binary; default build/bin/yc-emulator,
-# else a SwiftPM build of it), YCBG_TEST_TIMEOUT (seconds per test).
+# else a SwiftPM build of it), YCBG_TEST_TIMEOUT (seconds per test),
+# YCBG_TIME_SLACK_MS (the timing slack, default 2500; multiplied per mode).
 set -u
 mode=${1:-plain}
 HERE=$(cd "$(dirname "$0")" && pwd)
