@@ -1,8 +1,18 @@
-# ycbg — build, demo, test, install.  `make` builds; `make demo` and
-# `make test` first install what is missing (scripts/install-deps.sh).
+# ycbg — build, demo, test, install.  Every target that builds first
+# installs what is missing (scripts/install-deps.sh; it stops at once, naming
+# the command to run, when it cannot install).
+#
+# One SwiftPM scratch folder per configuration, so nothing is built twice:
+#   .build-lib   release, static Swift runtime: libycbg.so  (make lib)
+#   .build-emu   release: the emulator                      (make emulator)
+#   .build-test  debug: the core unit tests only, no SwiftNIO (make test)
+#   .build-asan  release + AddressSanitizer: build/lib-asan  (make lib-asan)
+#   .build-fuzz  debug + libFuzzer/ASan: yc-fuzz             (fuzz/run.sh)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+# Run after an install without DESTDIR (empty: not run).
+LDCONFIG ?= ldconfig
 # The version is written once: the YCBG_VERSION_* macros of include/ycbg.h.
 VERSION := $(shell sed -n 's/^\#define YCBG_VERSION_[A-Z]* *\([0-9]*\).*/\1/p' include/ycbg.h | paste -sd.)
 ROOT    := $(CURDIR)
@@ -16,18 +26,32 @@ SWIFT_LIB_FLAGS := -c release --product ycbg --scratch-path .build-lib \
 	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
 	-Xlinker -soname=libycbg.so.0
 
-.PHONY: all lib emulator emulator-tls header pkgconfig deps deps-test demo test install uninstall clean \
-        fuzz wheel
+# The instrumented variant (Tests/c/run.sh asan): the Swift code with
+# -sanitize=address, the C shim with -fsanitize=address,undefined; same
+# exports, same static Swift runtime (its prebuilt code is not instrumented).
+# Not stripped.  Swift has no -sanitize=undefined on Linux: UBSan covers the
+# C shim only.  No ThreadSanitizer variant: see Tests/c/run.sh, tsan.
+SWIFT_ASAN_FLAGS := -c release --product ycbg --scratch-path .build-asan \
+	-Xswiftc -sanitize=address -Xcc -fsanitize=address,undefined -Xcc -fno-omit-frame-pointer \
+	-Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
+	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
+	-Xlinker -soname=libycbg.so.0
+
+.PHONY: all lib lib-asan emulator emulator-tls header pkgconfig deps deps-demo deps-test demo test test-build \
+        install uninstall clean fuzz wheel
 
 all: lib header pkgconfig emulator
 
 deps:
 	@scripts/install-deps.sh build
 
+deps-demo:
+	@scripts/install-deps.sh demo
+
 deps-test:
 	@scripts/install-deps.sh test
 
-lib:
+lib: deps
 	swift build $(SWIFT_LIB_FLAGS)
 	@mkdir -p $(LIBDIR)
 	cp .build-lib/release/libycbg.so $(LIBDIR)/libycbg.so.0.tmp
@@ -43,15 +67,21 @@ pkgconfig:
 	@mkdir -p $(LIBDIR)/pkgconfig
 	scripts/write-pc.sh $(BUILD) $(VERSION) > $(LIBDIR)/pkgconfig/ycbg.pc
 
-emulator:
-	swift build -c release --product yc-emulator
+lib-asan: deps
+	swift build $(SWIFT_ASAN_FLAGS)
+	@mkdir -p $(BUILD)/lib-asan
+	cp .build-asan/release/libycbg.so $(BUILD)/lib-asan/libycbg.so.0
+	ln -sf libycbg.so.0 $(BUILD)/lib-asan/libycbg.so
+
+emulator: deps
+	swift build -c release --product yc-emulator --scratch-path .build-emu
 	@mkdir -p $(BUILD)/bin
-	cp "$$(swift build -c release --show-bin-path)/yc-emulator" $(BUILD)/bin/yc-emulator.tmp
+	cp .build-emu/release/yc-emulator $(BUILD)/bin/yc-emulator.tmp
 	mv -f $(BUILD)/bin/yc-emulator.tmp $(BUILD)/bin/yc-emulator
 
 # The emulator with TLS (--tls-cert/--tls-key, h2 and http/1.1 by ALPN): the package trait TLS, in
 # its own scratch folder, so that BoringSSL is compiled only here (Tests/tls/run.sh uses it).
-emulator-tls:
+emulator-tls: deps
 	swift build -c release --product yc-emulator --traits TLS --scratch-path .build-emu-tls
 	@mkdir -p $(BUILD)/bin
 	cp .build-emu-tls/release/yc-emulator $(BUILD)/bin/yc-emulator-tls.tmp
@@ -59,14 +89,20 @@ emulator-tls:
 
 # ---------------------------------------------------------------- demo
 
-demo: deps-test all
+demo: deps-demo all
 	$(CC) -std=c11 -Wall -Wextra -O2 examples/c/workflow.c -I$(BUILD)/include -L$(LIBDIR) -lycbg \
 		-Wl,-rpath,$(LIBDIR) -o $(BUILD)/bin/ycbg-example-c
 	scripts/demo.sh
 
 # ---------------------------------------------------------------- tests
 
+# Everything the suites run, built (and downloaded) before they start: the
+# suites themselves run with no proxy settings (scripts/run-tests.sh).
+test-build: lib-asan
+	swift build --product ycbgPackageTests --scratch-path .build-test
+
 test: deps-test all emulator-tls
+	$(MAKE) test-build
 	scripts/run-tests.sh
 
 # Longer fuzzing than `make test` does: 10 minutes per target.
@@ -87,11 +123,11 @@ install: lib header
 	ln -sf libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so
 	install -m 644 include/ycbg.h $(DESTDIR)$(PREFIX)/include/ycbg.h
 	scripts/write-pc.sh $(PREFIX) $(VERSION) > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ycbg.pc
-	-[ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null && ldconfig || true
+	@if [ -z "$(DESTDIR)" ] && [ -n "$(LDCONFIG)" ] && command -v "$(LDCONFIG)" >/dev/null; then "$(LDCONFIG)" || true; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so \
 	      $(DESTDIR)$(PREFIX)/include/ycbg.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/ycbg.pc
 
 clean:
-	rm -rf build .build .build-lib .build-emu .build-emu-tls .build-fuzz .build-test
+	rm -rf build .build .build-lib .build-emu .build-emu-tls .build-fuzz .build-test .build-asan

@@ -2,11 +2,19 @@
 # Makes build/venv with the ycbg Python binding installed from the built
 # library (and, with "test", what the Python test suites need). A private
 # virtualenv, because Debian's python refuses system-wide pip installs.
+#
+# Every package comes at the exact version its requirements file names
+# (scripts/requirements-build.txt: the binding's build backend;
+# Tests/requirements.txt: the test suites' packages with all their
+# dependencies), installed with --no-deps and checked with `pip check`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/venv/bin/python ] || python3 -m venv build/venv
-pip=(build/venv/bin/python -m pip install -q --disable-pip-version-check)
+pip=(build/venv/bin/python -m pip --disable-pip-version-check)
+"${pip[@]}" install -q --no-deps -r scripts/requirements-build.txt
 if [ "${1:-}" = test ]; then
-  "${pip[@]}" pytest openai jsonschema pyyaml h2==4.4.1 hpack==4.2.0 hyperframe==6.1.0
+  "${pip[@]}" install -q --no-deps -r Tests/requirements.txt
 fi
-YCBG_LIBRARY=$PWD/build/lib/libycbg.so.0 "${pip[@]}" --force-reinstall --no-deps ./bindings/python
+"${pip[@]}" check
+YCBG_LIBRARY=$PWD/build/lib/libycbg.so.0 "${pip[@]}" install -q --force-reinstall --no-deps \
+  --no-build-isolation ./bindings/python

@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Tests/abi/check.sh — the shipped library matches the header and the contract.
+# Tests/abi/check.sh — the shipped library matches the header and the ABI
+# the project keeps in this folder.
 #
 #   exported dynamic symbols of build/lib/libycbg.so.0
 #     == functions declared in include/ycbg.h
-#     == functions in the "## Functions" code block of the contract
-#   enum values in the header == the contract's; SONAME libycbg.so.0;
-#   no NEEDED Swift runtime library; RUNPATH $ORIGIN; the .so loads and runs
-#   from a clean environment (env -i) next to a tiny C program.
+#     == Tests/abi/functions.txt (one name per line)
+#   enum values in the header == Tests/abi/enums.txt (text and compiled);
+#   SONAME libycbg.so.0; no NEEDED Swift runtime library; RUNPATH $ORIGIN;
+#   the .so loads and runs from a clean environment (env -i) next to a tiny
+#   C program.
 #
-# Contract: $YCBG_CONTRACT, else ../shared/design/c-abi.md beside the repo.
+# Reads nothing outside the repository.  Environment: YCBG_LIB (the .so),
+# YCBG_HEADER, YCBG_ABI_FUNCTIONS, YCBG_ABI_ENUMS (the lists), YCBG_LIB_DIR
+# (the folder with the libycbg.so symlink; default: the .so's folder), CC.
 # Prints "N passed, N failed"; exits non-zero if any check failed.
 set -u
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
 LIB=${YCBG_LIB:-$REPO/build/lib/libycbg.so.0}
+LIB_DIR=${YCBG_LIB_DIR:-$(dirname "$LIB")}
 HEADER=${YCBG_HEADER:-$REPO/include/ycbg.h}
-CONTRACT=${YCBG_CONTRACT:-$REPO/../shared/design/c-abi.md}
+FUNCTIONS=${YCBG_ABI_FUNCTIONS:-$HERE/functions.txt}
+ENUMS=${YCBG_ABI_ENUMS:-$HERE/enums.txt}
 CC=${CC:-cc}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -31,8 +38,10 @@ compare() {
     fail "$1" "only in $4: $(comm -23 "$2" "$3" | tr '\n' ' ')" "only in $5: $(comm -13 "$2" "$3" | tr '\n' ' ')"
   fi
 }
+# The entries of a project list: no comments, no blank lines, sorted.
+entries() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$1" | grep -v '^$' | sort; }
 
-for f in "$LIB" "$HEADER" "$CONTRACT"; do
+for f in "$LIB" "$HEADER" "$FUNCTIONS" "$ENUMS"; do
   if [ ! -r "$f" ]; then
     fail "input $f is readable"
     echo "$passed passed, $failed failed"
@@ -43,20 +52,18 @@ done
 # --- function names --------------------------------------------------------
 nm -D --defined-only "$LIB" | awk 'NF >= 3 { print $3 }' | sed 's/@.*//' | sort -u > "$TMP/exported"
 # Declarations in the header, after the preprocessor removed the comments.
-"$CC" -E -P -x c "$HEADER" 2>/dev/null | tr '\n' ' ' | grep -oE '\byc_[a-z_]+[[:space:]]*\(' |
+"$CC" -E -P -x c "$HEADER" 2>/dev/null | tr '\n' ' ' | grep -oE '\byc_[a-z_0-9]+[[:space:]]*\(' |
   sed 's/[[:space:]]*($//' | sort -u > "$TMP/header"
-# The first fenced code block after "## Functions" in the contract, and the
-# first after "## Many tasks" (the functions version 0.2 adds).
-awk '/^## (Functions|Many tasks)/ { in_section = 1; in_block = 0; next }
-     in_section && /^```/ { if (in_block) { in_section = 0; in_block = 0 } else in_block = 1; next }
-     in_block { print }' "$CONTRACT" | sed 's:/\*.*\*/::g' | tr '\n' ' ' |
-  grep -oE '\byc_[a-z_]+[[:space:]]*\(' | sed 's/[[:space:]]*($//' | sort -u > "$TMP/contract"
+entries "$FUNCTIONS" > "$TMP/list"
+dups=$(uniq -d "$TMP/list" | tr '\n' ' ')
+if [ -z "$dups" ]; then ok "functions.txt names each function once"; else fail "functions.txt names each function once" "twice: $dups"; fi
+sort -u -o "$TMP/list" "$TMP/list"
+bad=$(grep -vE '^yc_[a-z_0-9]+$' "$TMP/list" | tr '\n' ' ')
+if [ -z "$bad" ]; then ok "functions.txt holds only yc_* names"; else fail "functions.txt holds only yc_* names" "$bad"; fi
 
-if [ -s "$TMP/contract" ]; then ok "the contract's Functions block lists $(wc -l < "$TMP/contract" | tr -d ' ') functions"
-else fail "the contract's Functions block lists functions" "none found in $CONTRACT"; fi
 compare "exported symbols == header declarations" "$TMP/exported" "$TMP/header" "the .so" "the header"
-compare "header declarations == contract functions" "$TMP/header" "$TMP/contract" "the header" "the contract"
-compare "exported symbols == contract functions" "$TMP/exported" "$TMP/contract" "the .so" "the contract"
+compare "header declarations == Tests/abi/functions.txt" "$TMP/header" "$TMP/list" "the header" "functions.txt"
+compare "exported symbols == Tests/abi/functions.txt" "$TMP/exported" "$TMP/list" "the .so" "functions.txt"
 others=$(grep -v '^yc_' "$TMP/exported" | tr '\n' ' ')
 if [ -z "$others" ]; then ok "only yc_* symbols are exported"; else fail "only yc_* symbols are exported" "also: $others"; fi
 
@@ -65,29 +72,28 @@ nontext=$(nm -D --defined-only "$LIB" | awk '$3 ~ /^yc_/ && $2 != "T" { print $3
 if [ -z "$nontext" ]; then ok "every exported symbol is a function"; else fail "every exported symbol is a function" "$nontext"; fi
 
 # --- enum values ----------------------------------------------------------
-enum_values() { sed 's:/\*.*\*/::g' "$1" | grep -oE 'YC_STATUS_[A-Z_]+[[:space:]]*=[[:space:]]*-?[0-9]+' | tr -d ' ' | sort -u; }
-enum_values "$HEADER" > "$TMP/enum_header"
-enum_values "$CONTRACT" > "$TMP/enum_contract"
+sed 's:/\*.*\*/::g' "$HEADER" | grep -oE 'YC_STATUS_[A-Z_]+[[:space:]]*=[[:space:]]*-?[0-9]+' | tr -d ' ' | sort -u > "$TMP/enum_header"
+entries "$ENUMS" | sort -u > "$TMP/enum_list"
 if [ -s "$TMP/enum_header" ]; then
-  compare "enum yc_status values: header == contract" "$TMP/enum_header" "$TMP/enum_contract" "the header" "the contract"
+  compare "enum yc_status values: header == Tests/abi/enums.txt" "$TMP/enum_header" "$TMP/enum_list" "the header" "enums.txt"
 else
   fail "enum yc_status values found in the header"
 fi
-# The compiler agrees with the text of the header.
+# The compiler agrees with the list.
 {
   echo '#include <stdio.h>'
   echo "#include \"$HEADER\""
   echo 'int main(void) {'
-  sed 's/=.*//' "$TMP/enum_contract" | while read -r name; do
+  sed 's/=.*//' "$TMP/enum_list" | while read -r name; do
     echo "  printf(\"%s=%d\\n\", \"$name\", (int)$name);"
   done
   echo '  return 0; }'
 } > "$TMP/enum.c"
 if "$CC" -std=c11 -Wall -Wextra -Werror -o "$TMP/enum" "$TMP/enum.c" 2> "$TMP/enum.err" &&
    "$TMP/enum" | sort -u > "$TMP/enum_compiled"; then
-  compare "enum yc_status values as compiled == contract" "$TMP/enum_compiled" "$TMP/enum_contract" "the compiler" "the contract"
+  compare "enum yc_status values as compiled == Tests/abi/enums.txt" "$TMP/enum_compiled" "$TMP/enum_list" "the compiler" "enums.txt"
 else
-  fail "the contract's enum names compile against the header" "$(head -5 "$TMP/enum.err")"
+  fail "the listed enum names compile against the header" "$(head -5 "$TMP/enum.err")"
 fi
 
 # --- the header itself ---------------------------------------------------
@@ -124,10 +130,10 @@ runpath=$(sed -n 's/.*(RUNPATH).*\[\(.*\)\].*/\1/p' "$TMP/dynamic")
 rpath=$(sed -n 's/.*(RPATH).*\[\(.*\)\].*/\1/p' "$TMP/dynamic")
 if [ "$runpath" = '$ORIGIN' ] && [ -z "$rpath" ]; then ok 'RUNPATH is $ORIGIN'
 else fail 'RUNPATH is $ORIGIN' "RUNPATH='$runpath' RPATH='$rpath'"; fi
-if [ -L "$REPO/build/lib/libycbg.so" ] && [ "$(readlink "$REPO/build/lib/libycbg.so")" = "libycbg.so.0" ]; then
-  ok "build/lib/libycbg.so -> libycbg.so.0"
+if [ -L "$LIB_DIR/libycbg.so" ] && [ "$(readlink "$LIB_DIR/libycbg.so")" = "libycbg.so.0" ]; then
+  ok "libycbg.so -> libycbg.so.0 beside the library"
 else
-  fail "build/lib/libycbg.so -> libycbg.so.0" "$(ls -l "$REPO/build/lib/libycbg.so" 2>&1)"
+  fail "libycbg.so -> libycbg.so.0 beside the library" "$(ls -l "$LIB_DIR/libycbg.so" 2>&1)"
 fi
 
 # --- loads from a clean environment --------------------------------------

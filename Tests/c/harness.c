@@ -124,6 +124,12 @@ double th_now_ms(void) {
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+double th_slack_ms(void) {
+    const char *e = getenv("YCBG_TIME_SLACK_MS");
+    long v = e ? strtol(e, NULL, 10) : 0;
+    return v > 0 && v < 3600L * 1000 ? (double)v : 2500.0;
+}
+
 void th_sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -278,7 +284,7 @@ emu_t *emu_start(const char *extra_args) {
     /* Read the "listening" line (20 s at most). */
     char line[512];
     size_t len = 0;
-    double deadline = th_now_ms() + 20000;
+    double deadline = th_now_ms() + 20000 + th_slack_ms();
     while (len < sizeof line - 1) {
         int left = (int)(deadline - th_now_ms());
         if (left <= 0) break;

@@ -97,6 +97,11 @@ int th_failures(void);
 /* ------------------------------------------------------------- utilities */
 
 double th_now_ms(void);               /* monotonic clock, milliseconds */
+/* The slack every wall-clock bound in a test adds to itself, in ms:
+ * $YCBG_TIME_SLACK_MS if it is a positive number, else 2500.  The same
+ * variable scales the bounds of the Python, Go and Rust suites; run.sh raises
+ * it where the library runs slower (valgrind). */
+double th_slack_ms(void);
 void th_sleep_ms(long ms);
 char *th_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The directory of the repository (compile-time YCBG_REPO, or $YCBG_REPO). */
@@ -121,8 +126,8 @@ typedef struct emu {
 /* Starts `$YC_EMULATOR` (else <repo>/build/bin/yc-emulator) with
  * --port 0 --exit-on-stdin-eof and `extra_args` (space-separated, may be
  * NULL), adding --api-key test-key when the extras give none.  Returns NULL
- * (and records a failure) if it does not start within 20 s.  The emulator is
- * stopped automatically at the end of the current test.  With --tls-cert and
+ * (and records a failure) if it does not start within 20 s + th_slack_ms().
+ * The emulator is stopped automatically at the end of the current test.  With --tls-cert and
  * --tls-key in the extras it serves HTTPS: base_url and control_url are then
  * https://, and the control calls below do not verify its certificate. */
 emu_t *emu_start(const char *extra_args);

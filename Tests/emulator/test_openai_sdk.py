@@ -7,7 +7,7 @@ import time
 import openai
 import pytest
 
-from conftest import API_KEY, FOLDER, IAM_TOKEN, MODEL
+from conftest import API_KEY, FOLDER, IAM_TOKEN, MODEL, SLACK
 
 TERMINAL = {"completed", "failed", "cancelled", "incomplete"}
 
@@ -19,7 +19,7 @@ def client(emulator):
 
 
 def poll(client, response_id: str, timeout: float = 10):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout + SLACK
     response = client.responses.retrieve(response_id)
     while response.status not in TERMINAL:
         assert time.monotonic() < deadline, f"still {response.status}"

@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # `make install` honours PREFIX and DESTDIR, and an installed ycbg builds a
 # program with `cc prog.c $(pkg-config --cflags --libs ycbg)`.
+#
+# Installs only into temporary folders and never runs ldconfig (a stand-in
+# first on PATH records any call, and the check fails on one): the programs
+# find the installed library through LD_LIBRARY_PATH.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
 check() { if eval "$2"; then passed=$((passed + 1)); else echo "FAIL: $1"; failed=$((failed + 1)); fi; }
+
+mkdir -p "$tmp/bin"
+cat >"$tmp/bin/ldconfig" <<SH
+#!/bin/sh
+echo "ldconfig \$*" >> "$tmp/ldconfig-calls"
+SH
+chmod +x "$tmp/bin/ldconfig"
+export PATH="$tmp/bin:$PATH"
+unset LD_LIBRARY_PATH
 
 cat >"$tmp/prog.c" <<'C'
 #include <stdio.h>
@@ -22,7 +35,8 @@ int main(void) {
 }
 C
 
-make -s install PREFIX="$tmp/prefix" >/dev/null
+# PREFIX only (as a user installing under $HOME would), with ldconfig off.
+make -s install PREFIX="$tmp/prefix" LDCONFIG= >/dev/null
 check "library installed" '[ -f "$tmp/prefix/lib/libycbg.so.0" ] && [ -L "$tmp/prefix/lib/libycbg.so" ]'
 check "header installed" 'cmp -s include/ycbg.h "$tmp/prefix/include/ycbg.h"'
 check "pc names the prefix" 'grep -qx "prefix=$tmp/prefix" "$tmp/prefix/lib/pkgconfig/ycbg.pc"'
@@ -34,9 +48,14 @@ check "no rpath in the program" '! readelf -d "$tmp/prog" | grep -Eq "RPATH|RUNP
 check "the program runs against the installed library" 'LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/prog" | grep -q "ycbg .* ok"'
 check "it loaded the installed copy" 'LD_LIBRARY_PATH="$tmp/prefix/lib" ldd "$tmp/prog" | grep -q "$tmp/prefix/lib/libycbg.so.0"'
 
+# DESTDIR staging, with the default LDCONFIG: a staged install never runs it.
 make -s install DESTDIR="$tmp/stage" PREFIX=/opt/ycbg >/dev/null
 check "DESTDIR staging" '[ -f "$tmp/stage/opt/ycbg/lib/libycbg.so.0" ] && [ -f "$tmp/stage/opt/ycbg/include/ycbg.h" ]'
 check "staged pc names the final prefix" 'grep -qx "prefix=/opt/ycbg" "$tmp/stage/opt/ycbg/lib/pkgconfig/ycbg.pc"'
+check "nothing installed outside DESTDIR" '[ ! -e /opt/ycbg ]'
+check "the staged tree builds and runs a program (PKG_CONFIG_SYSROOT_DIR, LD_LIBRARY_PATH)" \
+  'cc "$tmp/prog.c" $(PKG_CONFIG_SYSROOT_DIR="$tmp/stage" PKG_CONFIG_PATH="$tmp/stage/opt/ycbg/lib/pkgconfig" pkg-config --cflags --libs ycbg) -o "$tmp/prog3" &&
+   LD_LIBRARY_PATH="$tmp/stage/opt/ycbg/lib" "$tmp/prog3" | grep -q "ycbg .* ok"'
 check "in-tree pc works" \
   'cc "$tmp/prog.c" $(PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config --cflags --libs ycbg) -o "$tmp/prog2" && LD_LIBRARY_PATH=build/lib "$tmp/prog2" >/dev/null'
 
@@ -54,6 +73,7 @@ check "libcurl 7.84 headers stop the build, naming 7.85.0" \
   '! cc -std=c11 -fsyntax-only -I"$tmp/oldcurl" -ISources/CYCShim/include Sources/CYCShim/shim.c 2>"$tmp/err1" && grep -q "libcurl 7.85.0" "$tmp/err1"'
 check "Jansson 2.12 headers stop the build, naming 2.13" \
   '! cc -std=c11 -fsyntax-only -I"$tmp/oldjansson" -ISources/CYCShim/include Sources/CYCShim/shim.c 2>"$tmp/err2" && grep -q "Jansson 2.13" "$tmp/err2"'
+check "ldconfig was never run" '[ ! -e "$tmp/ldconfig-calls" ] || { cat "$tmp/ldconfig-calls"; false; }'
 
 echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -113,8 +113,8 @@ func startEmulator(t testing.TB, queueMS, workMS int, extra ...string) *emulator
 	var line string
 	select {
 	case line = <-lineCh:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("yc-emulator printed no listening line within 20 s; stderr: %s", stderr.String())
+	case <-time.After(20*time.Second + slack()):
+		t.Fatalf("yc-emulator printed no listening line within 20 s + slack; stderr: %s", stderr.String())
 	}
 	const prefix = "yc-emulator listening on "
 	line = strings.TrimSpace(line)

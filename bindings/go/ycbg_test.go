@@ -20,8 +20,17 @@ import (
 
 const testModel = "yandexgpt"
 
+// slack is added to every wall-clock bound of these tests: YCBG_TIME_SLACK_MS
+// (milliseconds, default 2500), the one slack every suite of ycbg reads.
+func slack() time.Duration {
+	if ms, err := strconv.Atoi(os.Getenv("YCBG_TIME_SLACK_MS")); err == nil && ms > 0 {
+		return time.Duration(ms) * time.Millisecond
+	}
+	return 2500 * time.Millisecond
+}
+
 func ctxTimeout(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(context.Background(), d+slack())
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -352,7 +361,7 @@ func TestWaitDeadline(t *testing.T) {
 	if st != StatusQueued && st != StatusInProgress {
 		t.Fatalf("Wait status = %v, want a non-terminal one", st)
 	}
-	if elapsed < 280*time.Millisecond || elapsed > 1500*time.Millisecond {
+	if elapsed < 280*time.Millisecond || elapsed > 1500*time.Millisecond+slack() {
 		t.Fatalf("Wait returned after %v, want about 300ms", elapsed)
 	}
 	// The task is still usable.
@@ -362,7 +371,7 @@ func TestWaitDeadline(t *testing.T) {
 	// A context already past its deadline returns at once.
 	start = time.Now()
 	st, err = task.Wait(ctx)
-	if err != context.DeadlineExceeded || st.IsTerminal() || st == StatusError || time.Since(start) > 200*time.Millisecond {
+	if err != context.DeadlineExceeded || st.IsTerminal() || st == StatusError || time.Since(start) > 200*time.Millisecond+slack() {
 		t.Fatalf("Wait on an expired ctx: %v, %v after %v", st, err, time.Since(start))
 	}
 }
@@ -449,10 +458,10 @@ func TestCancelDuringWait(t *testing.T) {
 		if r.err != nil || r.st != StatusCancelled {
 			t.Fatalf("Wait = %v, %v; want cancelled", r.st, r.err)
 		}
-		if d := time.Since(start); d > 1500*time.Millisecond {
+		if d := time.Since(start); d > 1500*time.Millisecond+slack() {
 			t.Fatalf("Wait ended %v after Cancel", d)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(5*time.Second + slack()):
 		t.Fatal("Wait did not end after Cancel")
 	}
 }
@@ -782,7 +791,7 @@ func TestClose(t *testing.T) {
 		if !errors.Is(err, ErrClosed) {
 			t.Fatalf("Wait ended with %v, want ErrClosed", err)
 		}
-	case <-time.After(3 * time.Second):
+	case <-time.After(3*time.Second + slack()):
 		t.Fatal("Wait did not notice Close")
 	}
 
@@ -811,7 +820,7 @@ func TestFinalizerFreesHandles(t *testing.T) {
 			}
 		}
 	}()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10*time.Second + slack())
 	for atomic.LoadInt64(&handlesFreed)-before < 6 && time.Now().Before(deadline) {
 		runtime.GC()
 		time.Sleep(20 * time.Millisecond)
@@ -870,7 +879,7 @@ func TestNoGrowth(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cycle %d: Create: %v", i, err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second+slack())
 		st, err := task.Wait(ctx)
 		cancel()
 		if err != nil || st != StatusCompleted {

@@ -32,6 +32,10 @@ if not os.environ.get("YCBG_TEST_INSTALLED"):
 API_KEY = "ycbg-py-test-key-7f3a9c"   # distinctive, so leaks can be searched for
 IAM_TOKEN = "ycbg-py-test-iam-2b8d41"
 FOLDER = "b1gtestfolder"
+# Every wall-clock bound in these tests adds this slack, in seconds:
+# YCBG_TIME_SLACK_MS (default 2500), the one slack every suite of ycbg reads.
+_SLACK_MS = os.environ.get("YCBG_TIME_SLACK_MS", "")
+SLACK = int(_SLACK_MS) / 1000 if _SLACK_MS.isdigit() and int(_SLACK_MS) > 0 else 2.5
 _LINE = re.compile(r"yc-emulator listening on (http://127\.0\.0\.1:(\d+)/v1)")
 
 

@@ -7,7 +7,7 @@ import os
 import weakref
 
 import ycbg
-from conftest import Emulator
+from conftest import Emulator, SLACK
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -27,7 +27,7 @@ def test_create_wait_close_cycles_do_not_leak(emu: Emulator) -> None:
     with emu.client(poll_interval_ms=1, max_poll_interval_ms=10) as c:
         for i in range(1, 2001):
             t = c.create_background(model="yandexgpt", input=f"cycle {i}")
-            assert t.wait(timeout=10) == "completed"
+            assert t.wait(timeout=10 + SLACK) == "completed"
             if i % 500 == 0:
                 assert t.output_text == f"Echo: cycle {i}"
             t.close()

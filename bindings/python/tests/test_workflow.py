@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import ycbg
-from conftest import API_KEY, FOLDER, IAM_TOKEN, REPO, Emulator
+from conftest import API_KEY, FOLDER, IAM_TOKEN, REPO, Emulator, SLACK
 
 TERMINAL = ("completed", "failed", "cancelled", "incomplete")
 
@@ -57,7 +57,7 @@ def test_result_document_usage_and_response(client: ycbg.Client) -> None:
     with client.create_background(model="yandexgpt", input="one two three") as resp:
         assert resp.usage is None            # null until terminal
         assert resp.output_text == ""
-        assert resp.wait(timeout=10) == "completed"
+        assert resp.wait(timeout=10 + SLACK) == "completed"
         r = resp.result
         assert r["id"] == resp.id and r["status"] == "completed"
         assert r["output_text"] == "Echo: one two three"
@@ -71,7 +71,7 @@ def test_result_document_usage_and_response(client: ycbg.Client) -> None:
 def test_output_text_computed_from_output_items(emu: Emulator) -> None:
     emu.settings(output_text=False)            # OpenAI shape: no top-level output_text
     with emu.client() as c, c.create_background(model="yandexgpt", input="Привет, мир") as t:
-        assert t.wait(timeout=10) == "completed"
+        assert t.wait(timeout=10 + SLACK) == "completed"
         assert "output_text" not in t.response
         assert t.output_text == "Echo: Привет, мир"
 
@@ -80,7 +80,7 @@ def test_other_fields_are_forwarded(client: ycbg.Client, emu: Emulator) -> None:
     t = client.create_background(model="yandexgpt", input="x", instructions="be brief",
                                  temperature=0.5, max_output_tokens=None,
                                  metadata={"emulator_output_text": "custom"})
-    assert t.wait(timeout=10) == "completed"
+    assert t.wait(timeout=10 + SLACK) == "completed"
     assert t.output_text == "custom"
     body = json.loads([r for r in emu.requests() if r["path"] == "/v1/responses"][0]["body"])
     assert body["instructions"] == "be brief" and body["temperature"] == 0.5
@@ -105,7 +105,7 @@ def test_wait_with_timeout_returns_non_terminal_quickly(emu: Emulator) -> None:
         elapsed = time.monotonic() - start
         assert status in ("queued", "in_progress")
         assert not status.terminal and not t.done
-        assert 0.4 <= elapsed < 2.0, elapsed
+        assert 0.4 <= elapsed < 2.0 + SLACK, elapsed
         start = time.monotonic()
         assert t.wait(timeout=0) in ("queued", "in_progress")   # at most one poll
         assert time.monotonic() - start < 1.0
@@ -143,7 +143,7 @@ def test_attach_from_a_fresh_client(emu: Emulator) -> None:
         t = c2.attach(rid)
         assert t.id == rid
         assert t.client is c2
-        assert t.wait(timeout=10) == "completed"
+        assert t.wait(timeout=10 + SLACK) == "completed"
         assert t.output_text == "Echo: saved id"
         again = c2.attach(rid)            # attach to a finished one: already terminal
         assert again.status == "completed" and again.done

@@ -8,7 +8,10 @@ use std::time::Duration;
 use common::*;
 use ycbg::{Client, ErrorKind, Status};
 
-const LONG: Option<Duration> = Some(Duration::from_secs(30));
+/// A wait long enough for any job of these tests, plus the slack.
+fn long() -> Option<Duration> {
+    Some(Duration::from_secs(30) + slack())
+}
 
 #[test]
 fn wrong_api_key_is_api_401() {
@@ -52,7 +55,7 @@ fn wait_goes_on_after_retryable_failures() {
     let client = emu.builder().max_retries(0).build().unwrap();
     let task = client.create(MODEL, "keep going").unwrap();
     emu.add_fault(r#"{"match":"retrieve","kind":"status","status":503,"retry_after":"0","count":3}"#);
-    assert_eq!(task.wait(LONG).expect("retryable failures do not end wait"), Status::Completed);
+    assert_eq!(task.wait(long()).expect("retryable failures do not end wait"), Status::Completed);
     assert_eq!(emu.faults_applied(), 3);
     assert_eq!(task.output_text().unwrap(), "Echo: keep going");
 }
@@ -69,7 +72,7 @@ fn html_502_without_retries_is_http() {
     assert_eq!(emu.request_count("create"), 1);
     // The fault is used up: the next create works.
     let task = client.create(MODEL, "second try").unwrap();
-    assert_eq!(task.wait(LONG).unwrap(), Status::Completed);
+    assert_eq!(task.wait(long()).unwrap(), Status::Completed);
 }
 
 #[test]
@@ -97,7 +100,7 @@ fn non_retryable_failure_ends_wait_with_err() {
     let client = emu.client();
     let task = client.create_background(&slow_request("stopped", 5000)).unwrap();
     emu.add_fault(r#"{"match":"retrieve","kind":"status","status":400,"count":1}"#);
-    let err = task.wait(LONG).unwrap_err();
+    let err = task.wait(long()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Api, "{err}");
     assert_eq!(err.http_status(), Some(400));
     assert!(!err.is_retryable());

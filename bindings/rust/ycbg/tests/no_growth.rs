@@ -52,7 +52,7 @@ fn no_growth_over_2000_cycles() {
     let mut at_200 = None;
     for i in 1..=2000u32 {
         let task = client.create(MODEL, &input).expect("create");
-        assert_eq!(task.wait(Some(Duration::from_secs(10))).expect("wait"), Status::Completed);
+        assert_eq!(task.wait(Some(Duration::from_secs(10) + slack())).expect("wait"), Status::Completed);
         let r = task.result().expect("result");
         assert_eq!(r.status, Status::Completed);
         assert_eq!(r.output_text.len(), expected.len());

@@ -10,7 +10,10 @@ use common::*;
 use ycbg::json::Value;
 use ycbg::{Client, Config, ErrorKind, Status};
 
-const LONG: Option<Duration> = Some(Duration::from_secs(30));
+/// A wait long enough for any job of these tests, plus the slack.
+fn long() -> Option<Duration> {
+    Some(Duration::from_secs(30) + slack())
+}
 
 #[test]
 fn version_and_status_names_match_the_library() {
@@ -41,7 +44,7 @@ fn seed_workflow() {
     assert!(first.error.is_none(), "{:?}", first.error);
     assert_eq!(task.output_text().unwrap(), "");
 
-    let status = task.wait(LONG).expect("wait");
+    let status = task.wait(long()).expect("wait");
     assert_eq!(status, Status::Completed);
     let expected = format!("Echo: {input}");
     assert_eq!(task.output_text().unwrap(), expected);
@@ -77,7 +80,7 @@ fn output_text_computed_from_output_parts() {
     let emu = Emulator::start_with(0, 0, &["--no-output-text"]);
     let client = emu.client();
     let task = client.create(MODEL, "split me in halves, please").unwrap();
-    assert_eq!(task.wait(LONG).unwrap(), Status::Completed);
+    assert_eq!(task.wait(long()).unwrap(), Status::Completed);
     assert_eq!(task.output_text().unwrap(), "Echo: split me in halves, please");
     let r = task.result().unwrap();
     assert!(r.response.unwrap().get("output_text").is_none());
@@ -97,7 +100,7 @@ fn config_struct_and_iam_token() {
     };
     let client = Client::new(&config).expect("client");
     let task = client.create(MODEL, "via IAM").unwrap();
-    assert_eq!(task.wait(LONG).unwrap(), Status::Completed);
+    assert_eq!(task.wait(long()).unwrap(), Status::Completed);
     assert_eq!(task.output_text().unwrap(), "Echo: via IAM");
 
     let (status, body) = emu.http("GET", "/_emulator/requests?limit=1", None);
@@ -121,14 +124,14 @@ fn wait_with_timeout_returns_non_terminal_status() {
     let elapsed = t0.elapsed();
     assert!(!status.is_terminal(), "status {status}");
     assert!(elapsed >= Duration::from_millis(200), "returned after {elapsed:?}");
-    assert!(elapsed < Duration::from_millis(1500), "returned after {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1500) + slack(), "returned after {elapsed:?}");
 
     // Zero: at most one poll, at once.
     let t0 = Instant::now();
     assert!(!task.wait(Some(Duration::ZERO)).unwrap().is_terminal());
-    assert!(t0.elapsed() < Duration::from_millis(1000));
+    assert!(t0.elapsed() < Duration::from_millis(1000) + slack());
 
-    assert_eq!(task.wait(LONG).unwrap(), Status::Completed);
+    assert_eq!(task.wait(long()).unwrap(), Status::Completed);
     assert_eq!(task.output_text().unwrap(), "Echo: take your time");
 }
 
@@ -170,7 +173,7 @@ fn attach_to_an_existing_response() {
     let task = client.attach(&id).expect("attach");
     assert_eq!(task.id(), id);
     assert_eq!(task.result().unwrap().id, id);
-    assert_eq!(task.wait(LONG).unwrap(), Status::Completed);
+    assert_eq!(task.wait(long()).unwrap(), Status::Completed);
     assert_eq!(task.output_text().unwrap(), "Echo: saved for later");
 
     let err = client.attach("00000000-0000-4000-8000-000000000000").unwrap_err();
@@ -189,14 +192,14 @@ fn generation_failure_and_incomplete() {
     let client = emu.client();
 
     let failed = client.create_background(&request_with_metadata("doomed", &[("emulator_outcome", "failed")])).unwrap();
-    assert_eq!(failed.wait(LONG).expect("a failed generation is a status, not an Err"), Status::Failed);
+    assert_eq!(failed.wait(long()).expect("a failed generation is a status, not an Err"), Status::Failed);
     let err = failed.result().unwrap().error.expect("generation error");
     assert_eq!(err.kind(), ErrorKind::Generation);
     assert_eq!(err.code(), Some("server_error"));
 
     let request = format!("{{\"model\":\"{MODEL}\",\"input\":\"one two three four five\",\"max_output_tokens\":2}}");
     let cut = client.create_background(&request).unwrap();
-    assert_eq!(cut.wait(LONG).unwrap(), Status::Incomplete);
+    assert_eq!(cut.wait(long()).unwrap(), Status::Incomplete);
     assert_eq!(cut.output_text().unwrap(), "Echo: one");
     let r = cut.result().unwrap();
     let err = r.error.expect("incomplete error");
@@ -210,7 +213,7 @@ fn task_outlives_its_client() {
     let client = emu.client();
     let task = client.create(MODEL, "orphan").unwrap();
     drop(client);
-    assert_eq!(task.wait(LONG).unwrap(), Status::Completed);
+    assert_eq!(task.wait(long()).unwrap(), Status::Completed);
     assert_eq!(task.output_text().unwrap(), "Echo: orphan");
 }
 
@@ -226,7 +229,7 @@ fn sixteen_threads_share_one_client() {
                 for j in 0..3 {
                     let input = format!("thread {i} round {j}");
                     let task = client.create(MODEL, &input).expect("create");
-                    assert_eq!(task.wait(LONG).expect("wait"), Status::Completed);
+                    assert_eq!(task.wait(long()).expect("wait"), Status::Completed);
                     assert_eq!(task.output_text().unwrap(), format!("Echo: {input}"));
                     ids.push(task.id().to_string());
                 }
@@ -251,7 +254,7 @@ fn tasks_move_between_threads() {
         .enumerate()
         .map(|(i, task)| {
             std::thread::spawn(move || {
-                assert_eq!(task.wait(LONG).unwrap(), Status::Completed);
+                assert_eq!(task.wait(long()).unwrap(), Status::Completed);
                 assert_eq!(task.output_text().unwrap(), format!("Echo: moved {i}"));
                 task // and back again
             })

@@ -17,6 +17,15 @@ pub const IAM_TOKEN: &str = "test-iam-token";
 pub const FOLDER: &str = "b1gtestfolder";
 pub const MODEL: &str = "yandexgpt";
 
+/// The slack every wall-clock bound of these tests adds: `YCBG_TIME_SLACK_MS`
+/// (milliseconds, default 2500), the one slack every suite of ycbg reads.
+pub fn slack() -> Duration {
+    match std::env::var("YCBG_TIME_SLACK_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        Some(ms) if ms > 0 => Duration::from_millis(ms),
+        _ => Duration::from_millis(2500),
+    }
+}
+
 /// `<repo>` (this file is `<repo>/bindings/rust/ycbg/tests/common/mod.rs`).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..")
@@ -80,7 +89,7 @@ impl Emulator {
             // Keep draining so the emulator never blocks on a full pipe.
             let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
-        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+        let line = match rx.recv_timeout(Duration::from_secs(30) + slack()) {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
