@@ -178,12 +178,13 @@ void yc_free(void *ptr);
  *                                with prior knowledge)
  *   max_in_flight        integer 64 (1..10000): HTTP requests the client runs
  *                                at once, creates, polls and cancels together
- *   max_creates_per_second number 0 (no fixed limit; 0..1000000)
- *   max_polls_per_second number  0 (no fixed limit; 0..1000000); either kind is
- *                                also slowed for the whole client after a 429
+ *   max_creates_per_second number 0 (no fixed limit); 0, or 0.001 to 1000000
+ *   max_polls_per_second number  0 (no fixed limit); 0, or 0.001 to 1000000;
+ *                                either kind is also slowed for the whole
+ *                                client after a 429
  *   task_timeout_ms      integer -1 (none): a submitted or watched task not
  *                                terminal after this long gets an ERROR event,
- *                                kind "timeout"
+ *                                kind "timeout"; -1 to 31536000000 (a year)
  *
  * A key given in config_json wins over its environment variable.  Exactly
  * one credential is required: api_key or iam_token from config_json, or,
