@@ -124,7 +124,10 @@ public func yc_submit(_ client: UnsafeMutableRawPointer?, _ requestJSON: UnsafeP
         report(error, to: errorJSON, redactor: handle.client.redactor)
         return nil
     }
-    let pointer = tasks.register(TaskHandle(prepared.task))
+    guard let pointer = tasks.register(TaskHandle(prepared.task)) else {
+        report(YCError.outOfHandles, to: errorJSON, redactor: nil)
+        return nil
+    }
     guard handle.client.drive(prepared.task, tag: tag, token: UInt(bitPattern: pointer), createBody: prepared.body) else {
         tasks.release(pointer)
         report(YCError(.network, "yc_submit: the client's I/O thread could not be started"), to: errorJSON, redactor: nil)
