@@ -163,3 +163,32 @@ fn drops_while_tasks_are_driven() {
     drop(kept);
     drop(long);
 }
+
+#[test]
+fn several_threads_iterate_over_one_client() {
+    let emu = Emulator::start_with(20, 100, &[]);
+    let client = emu.client();
+    const THREADS: usize = 4;
+    const PER: usize = 40;
+    let sets: Vec<Vec<Task>> = (0..THREADS)
+        .map(|t| (0..PER).map(|i| client.submit(&request(&format!("t{t} n{i}"))).unwrap()).collect())
+        .collect();
+    std::thread::scope(|s| {
+        for (t, set) in sets.into_iter().enumerate() {
+            let client = &client;
+            s.spawn(move || {
+                let refs: Vec<&Task> = set.iter().collect();
+                let done: Vec<_> = client.completed(&refs, BOUND).collect();
+                assert_eq!(done.len(), PER, "thread {t}");
+                for item in done {
+                    let task = item.unwrap_or_else(|e| panic!("thread {t}: {e}"));
+                    assert!(set.iter().any(|x| std::ptr::eq(x, task)), "thread {t} got another thread's task");
+                }
+                for (i, task) in set.iter().enumerate() {
+                    assert_eq!(task.outcome().unwrap().unwrap(), Status::Completed);
+                    assert_eq!(task.output_text().unwrap(), format!("Echo: t{t} n{i}"));
+                }
+            });
+        }
+    });
+}
