@@ -34,6 +34,19 @@ type Config struct {
 	// The server honours Idempotency-Key, so a create whose answer was lost
 	// may be resent with the same key; default false.
 	TrustIdempotencyKey *bool `json:"trust_idempotency_key,omitempty"`
+	// "auto" (default: HTTP/2 over TLS by ALPN, HTTP/1.1 over plain http),
+	// "1.1", or "2" (over plain http: HTTP/2 with prior knowledge).
+	HTTPVersion *string `json:"http_version,omitempty"`
+	// HTTP requests the client runs at once (creates, polls, cancels
+	// together); default 64, 1..10000.
+	MaxInFlight *int `json:"max_in_flight,omitempty"`
+	// Fixed pacing of creates / polls per second; 0 (default) is no fixed
+	// limit (either kind is still slowed for the whole client after a 429).
+	MaxCreatesPerSecond *float64 `json:"max_creates_per_second,omitempty"`
+	MaxPollsPerSecond   *float64 `json:"max_polls_per_second,omitempty"`
+	// A submitted task not terminal after this long ends with a KindTimeout
+	// error; default -1 (none).
+	TaskTimeoutMS *int `json:"task_timeout_ms,omitempty"`
 }
 
 // JSON returns the config_json document for c: only the fields that are
@@ -53,6 +66,9 @@ func String(s string) *string { return &s }
 
 // Int returns a pointer to i, for Config fields.
 func Int(i int) *int { return &i }
+
+// Float returns a pointer to f, for Config fields.
+func Float(f float64) *float64 { return &f }
 
 // Bool returns a pointer to b, for Config fields.
 func Bool(b bool) *bool { return &b }

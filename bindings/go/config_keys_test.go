@@ -38,7 +38,7 @@ func headerConfigKeys(t testing.TB) []string {
 	if len(blocks) < 3 {
 		t.Fatal("no config table in ycbg.h")
 	}
-	re := regexp.MustCompile(`(?m)^ \*   ([a-z_]+) +(?:string|integer|bool|object)\b`)
+	re := regexp.MustCompile(`(?m)^ \*   ([a-z_]+) +(?:string|integer|number|bool|object)\b`)
 	var keys []string
 	for _, m := range re.FindAllStringSubmatch(blocks[1], -1) {
 		keys = append(keys, m[1])
@@ -98,7 +98,8 @@ func TestMillis(t *testing.T) {
 	}
 }
 
-// TrustIdempotencyKey and Millis values are accepted by the library.
+// TrustIdempotencyKey, the 0.2 engine keys and Millis values are accepted
+// by the library.
 func TestTypedConfigAccepted(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t, 20, 30)
@@ -106,6 +107,11 @@ func TestTypedConfigAccepted(t *testing.T) {
 		cfg.TrustIdempotencyKey = Bool(true)
 		cfg.PollIntervalMS = Millis(20 * time.Millisecond)
 		cfg.MaxPollIntervalMS = Millis(100 * time.Millisecond)
+		cfg.HTTPVersion = String("1.1")
+		cfg.MaxInFlight = Int(8)
+		cfg.MaxCreatesPerSecond = Float(50.5)
+		cfg.MaxPollsPerSecond = Float(100)
+		cfg.TaskTimeoutMS = Int(60000)
 	})
 	defer c.Close()
 	task, err := c.Create(testModel, "typed")

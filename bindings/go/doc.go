@@ -17,6 +17,14 @@
 //	status, err := task.Wait(ctx)
 //	text, _ := task.OutputText()
 //
+// For many tasks, Client.Submit returns a Task without waiting for the
+// network; the library's one I/O thread per client drives every submitted
+// task, and Task.Done is closed when the task has finished:
+//
+//	task, err := client.Submit(`{"model":"yandexgpt","input":"Hello"}`)
+//	<-task.Done()
+//	status, err := task.Wait(ctx) // the outcome, at once
+//
 // # Errors
 //
 // Every error that comes from the library is a *Error (use errors.As) whose

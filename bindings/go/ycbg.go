@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -52,6 +53,7 @@ func cString(s, what string) (*C.char, error) {
 // safe for concurrent use by multiple goroutines.
 type Client struct {
 	h handle
+	d driver // tasks made by Submit, until their event comes
 }
 
 // NewClient creates a client from cfg; unset fields fall back to the
@@ -204,22 +206,46 @@ func (c *Client) Attach(responseID string) (*Task, error) {
 // be called from several goroutines; the library serializes calls on one
 // task, so a Cancel issued during a Wait(ctx) runs between two wait slices.
 type Task struct {
-	h  handle
-	id string
+	h handle
+
+	idMu sync.Mutex
+	id   string // "" until known (a submitted task's create not answered yet)
+
+	sub *submitted // nil unless the task was made by Client.Submit
 }
 
 func newTask(p *C.yc_task) *Task {
 	t := &Task{id: C.GoString(C.yc_task_id(p))}
-	t.h.init(unsafe.Pointer(p), func(p unsafe.Pointer) { C.yc_task_free((*C.yc_task)(p)) })
-	runtime.SetFinalizer(t, (*Task).Close)
+	t.initHandle(p)
 	return t
 }
 
-// ID returns the server's response id (also after Close).
+func (t *Task) initHandle(p *C.yc_task) {
+	t.h.init(unsafe.Pointer(p), func(p unsafe.Pointer) { C.yc_task_free((*C.yc_task)(p)) })
+	runtime.SetFinalizer(t, (*Task).Close)
+}
+
+// ID returns the server's response id (also after Close). For a task made
+// by Submit it is "" until the server has answered the create (and stays ""
+// if the create failed).
 func (t *Task) ID() string {
 	if t == nil {
 		return ""
 	}
+	t.idMu.Lock()
+	defer t.idMu.Unlock()
+	if t.id != "" {
+		return t.id
+	}
+	p, ok := t.h.acquire()
+	if !ok {
+		return ""
+	}
+	if id := C.yc_task_id((*C.yc_task)(p)); id != nil {
+		t.id = C.GoString(id)
+	}
+	t.h.release()
+	runtime.KeepAlive(t)
 	return t.id
 }
 
@@ -230,6 +256,13 @@ func (t *Task) Close() error {
 	if t == nil {
 		return nil
 	}
+	if t.sub != nil {
+		// Its event, if not yet taken, is dropped by yc_task_free: stop
+		// expecting it, and end Done.
+		t.sub.client.d.forget(t.sub.tag)
+		t.sub.finish(StatusError, closedError("task"), false)
+	}
+	t.ID() // keep the id readable after Close
 	t.h.close()
 	runtime.SetFinalizer(t, nil)
 	return nil
@@ -260,35 +293,20 @@ func resultLocked(p *C.yc_task) (*Result, error) {
 	return parseResult(takeString(doc))
 }
 
-// callErrorLocked fetches the error a failed call recorded on the task.
-//
-// The ABI reports it through yc_result()'s "error", which another goroutine
-// calling the same task in between could replace; then a generic error is
-// returned.
-func callErrorLocked(p *C.yc_task, what string) *Error {
-	r, err := resultLocked(p)
-	if err != nil {
-		if e, ok := err.(*Error); ok {
-			return e
-		}
-		return &Error{Kind: KindProtocol, Message: err.Error()}
-	}
-	if r.Error != nil {
-		return r.Error
-	}
-	return &Error{Kind: KindInvalidArgument, Message: what + " failed; its error was cleared by a concurrent call on the task"}
-}
-
-// status runs one status-returning C call on the task.
-func (t *Task) status(what string, call func(*C.yc_task) C.yc_status) (Status, error) {
+// status runs one status-returning _ex C call on the task; on
+// YC_STATUS_ERROR its error is the error of that very call, whatever other
+// goroutines do on the task meanwhile.
+func (t *Task) status(what string, call func(*C.yc_task, **C.char) C.yc_status) (Status, error) {
 	p, err := t.acquire()
 	if err != nil {
 		return StatusError, err
 	}
 	defer t.release()
-	st := Status(call(p))
+	var cerr *C.char
+	st := Status(call(p, &cerr))
+	doc := takeString(cerr)
 	if st == StatusError {
-		return StatusError, callErrorLocked(p, what)
+		return StatusError, parseErrorDoc(doc, what)
 	}
 	return st, nil
 }
@@ -298,14 +316,14 @@ func (t *Task) status(what string, call func(*C.yc_task) C.yc_status) (Status, e
 // request. On failure it returns StatusError and a *Error; the task keeps
 // its last status and a later Poll may succeed.
 func (t *Task) Poll() (Status, error) {
-	return t.status("yc_poll", func(p *C.yc_task) C.yc_status { return C.yc_poll(p) })
+	return t.status("yc_poll_ex", func(p *C.yc_task, e **C.char) C.yc_status { return C.yc_poll_ex(p, e) })
 }
 
 // Cancel asks the server to stop the response and returns the status it
 // reports afterwards (best effort: a response that finished first stays
 // completed). On a terminal task it makes no request.
 func (t *Task) Cancel() (Status, error) {
-	return t.status("yc_cancel", func(p *C.yc_task) C.yc_status { return C.yc_cancel(p) })
+	return t.status("yc_cancel_ex", func(p *C.yc_task, e **C.char) C.yc_status { return C.yc_cancel_ex(p, e) })
 }
 
 // WaitTimeout is yc_wait: it polls with the library's growing interval
@@ -322,7 +340,7 @@ func (t *Task) WaitTimeout(d time.Duration) (Status, error) {
 }
 
 func (t *Task) waitMS(ms int64) (Status, error) {
-	return t.status("yc_wait", func(p *C.yc_task) C.yc_status { return C.yc_wait(p, C.long(ms)) })
+	return t.status("yc_wait_ex", func(p *C.yc_task, e **C.char) C.yc_status { return C.yc_wait_ex(p, C.long(ms), e) })
 }
 
 // waitSlice bounds one yc_wait call inside Wait, and so how late Wait
@@ -331,6 +349,10 @@ const waitSlice = 200 * time.Millisecond
 
 // Wait polls until the task reaches a terminal status, a non-retryable
 // error happens, or ctx is done.
+//
+// On a task made by Submit, Wait sends no request: it waits for Done or ctx
+// and returns the outcome the client's event brought (if the client was
+// closed first, it waits through yc_wait as below).
 //
 // It returns (terminal status, nil) when the task ends; Failed and
 // Incomplete are statuses, not errors (their KindGeneration error is in
@@ -353,6 +375,13 @@ const waitSlice = 200 * time.Millisecond
 func (t *Task) Wait(ctx context.Context) (Status, error) {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if t != nil && t.sub != nil {
+		if st, err, ok := t.waitSubmitted(ctx); ok {
+			return st, err
+		}
+		// The client was closed before the task's event came: the library
+		// still drives the task for yc_wait, so wait as for any task.
 	}
 	if ctx.Done() == nil {
 		if _, ok := ctx.Deadline(); !ok {

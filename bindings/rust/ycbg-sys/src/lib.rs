@@ -41,6 +41,20 @@ pub const YC_STATUS_FAILED: yc_status = 3;
 pub const YC_STATUS_CANCELLED: yc_status = 4;
 pub const YC_STATUS_INCOMPLETE: yc_status = 5;
 
+/// `struct yc_event`: one finished task, as `yc_next_events` hands it out.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct yc_event {
+    /// Borrowed: valid until the caller's `yc_task_free`.
+    pub task: *mut yc_task,
+    /// The caller's tag from `yc_submit` / `yc_watch`.
+    pub tag: u64,
+    /// A terminal status, or `YC_STATUS_ERROR`.
+    pub status: yc_status,
+    /// When status is ERROR: owned, release with `yc_free`; else NULL.
+    pub error_json: *mut c_char,
+}
+
 extern "C" {
     /// The library version, "MAJOR.MINOR.PATCH".  Static; never NULL.
     pub fn yc_version() -> *const c_char;
@@ -94,6 +108,48 @@ extern "C" {
     /// for a NULL task or on exhausted memory.
     pub fn yc_output_text_len(task: *mut yc_task, length: *mut usize) -> *mut c_char;
 
-    /// Frees a task.  NULL is a no-op.
+    /// Frees a task.  NULL is a no-op.  A driven task stops being driven
+    /// and its event, if not yet taken, is dropped.
     pub fn yc_task_free(task: *mut yc_task);
+
+    /// `yc_poll`, and on YC_STATUS_ERROR the error of this very call in
+    /// `*error_json` (owned; NULL otherwise).
+    pub fn yc_poll_ex(task: *mut yc_task, error_json: *mut *mut c_char) -> yc_status;
+
+    /// `yc_wait`, with the error of this very call as in `yc_poll_ex`.
+    pub fn yc_wait_ex(task: *mut yc_task, timeout_ms: c_long, error_json: *mut *mut c_char) -> yc_status;
+
+    /// `yc_cancel`, with the error of this very call as in `yc_poll_ex`.
+    pub fn yc_cancel_ex(task: *mut yc_task, error_json: *mut *mut c_char) -> yc_status;
+
+    /// Checks a create request at once and returns a task the client
+    /// drives (create, polls, one event with `tag`) without waiting for the
+    /// network; NULL and an error in `*error_json` when the request is
+    /// refused.
+    pub fn yc_submit(
+        client: *mut yc_client,
+        request_json: *const c_char,
+        tag: u64,
+        error_json: *mut *mut c_char,
+    ) -> *mut yc_task;
+
+    /// The client drives a task made by `yc_create_background` or
+    /// `yc_attach`; 0, or -1 for a bad task or one already driven.
+    pub fn yc_watch(task: *mut yc_task, tag: u64) -> c_int;
+
+    /// Moves up to `max_events` pending events into `events`, waiting up to
+    /// `timeout_ms` for one (0: no wait; < 0: no limit).  How many it
+    /// stored, 0 when none came in time (or the client was freed), -1 for
+    /// invalid arguments.
+    pub fn yc_next_events(
+        client: *mut yc_client,
+        events: *mut yc_event,
+        max_events: c_int,
+        timeout_ms: c_long,
+    ) -> c_int;
+
+    /// An fd readable exactly while events are pending (level-triggered).
+    /// Owned by the client: do not read, write or close it.  -1 for a bad
+    /// client.
+    pub fn yc_client_fd(client: *mut yc_client) -> c_int;
 }

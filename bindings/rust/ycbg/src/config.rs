@@ -42,6 +42,28 @@ impl ConfigValue for u64 {
     }
 }
 
+/// A rate in requests per second (`max_creates_per_second`,
+/// `max_polls_per_second`); `PerSecond(0.0)` is no fixed limit.  Compared
+/// bit for bit, so that [`Config`] stays `Eq`.
+#[derive(Clone, Copy, Debug)]
+pub struct PerSecond(pub f64);
+
+impl PartialEq for PerSecond {
+    fn eq(&self, other: &PerSecond) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for PerSecond {}
+
+impl ConfigValue for PerSecond {
+    fn write_json(&self, out: &mut String) {
+        // A finite number in JSON; the library range-checks it.
+        let v = if self.0.is_finite() { self.0 } else { -1.0 };
+        out.push_str(&format!("{v:?}"));
+    }
+}
+
 /// Durations are sent in whole milliseconds (the `*_ms` keys).
 impl ConfigValue for Duration {
     fn write_json(&self, out: &mut String) {
@@ -175,6 +197,18 @@ config_keys! {
     /// The server honours `Idempotency-Key`, so a create whose answer was
     /// lost may be resent with the same key (default false).
     trust_idempotency_key: bool = "trust_idempotency_key", set(bool) => |b| b;
+    /// `"auto"` (default: HTTP/2 over TLS by ALPN, HTTP/1.1 over plain
+    /// http), `"1.1"`, or `"2"` (over plain http: prior knowledge).
+    http_version: String = "http_version", set(impl Into<String>) => Into::into;
+    /// HTTP requests the client runs at once (default 64, 1..10000).
+    max_in_flight: u32 = "max_in_flight", set(u32) => |n| n;
+    /// Fixed pacing of creates (default 0: none; still slowed after a 429).
+    max_creates_per_second: PerSecond = "max_creates_per_second", set(f64) => PerSecond;
+    /// Fixed pacing of polls (default 0: none; still slowed after a 429).
+    max_polls_per_second: PerSecond = "max_polls_per_second", set(f64) => PerSecond;
+    /// A submitted task not terminal after this long ends with an
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) error (default: none).
+    task_timeout: Duration = "task_timeout_ms", set(Duration) => |d| d;
 }
 
 impl Config {

@@ -20,22 +20,42 @@
 //! # Ok::<(), ycbg::Error>(())
 //! ```
 //!
+//! Many tasks: [`Client::submit`] returns a [`Task`] without waiting for the
+//! network (the library's one I/O thread per client drives it), and
+//! [`Client::completed`] yields tasks as they finish:
+//!
+//! ```no_run
+//! # let client = ycbg::Client::from_env()?;
+//! let tasks = vec![client.submit(r#"{"model":"yandexgpt","input":"a"}"#)?,
+//!                  client.submit(r#"{"model":"yandexgpt","input":"b"}"#)?];
+//! let refs: Vec<&ycbg::Task> = tasks.iter().collect();
+//! for done in client.completed(&refs, None) {
+//!     let task = done?;
+//!     println!("{:?}: {}", task.outcome(), task.output_text()?);
+//! }
+//! # Ok::<(), ycbg::Error>(())
+//! ```
+//!
 //! Threads: [`Client`] is `Send + Sync` (share it in an `Arc`); [`Task`] is
 //! `Send` but not `Sync`.  A task keeps its client alive inside the library,
 //! so tasks may outlive the `Client` value they came from.
 
+use std::cell::OnceCell;
 use std::ffi::{c_char, c_long, CStr, CString};
 use std::ptr::{self, NonNull};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use ycbg_sys as sys;
 
 mod config;
+mod driven;
 mod error;
 pub mod json;
 mod status;
 
-pub use config::{ClientBuilder, Config};
+pub use config::{ClientBuilder, Config, PerSecond};
+pub use driven::Completed;
 pub use error::{Error, ErrorKind, Result};
 pub use status::{Status, UnknownStatus};
 
@@ -137,6 +157,8 @@ unsafe fn constructor_error(err: *mut c_char, what: &str) -> Error {
 /// client at once, so share it as `Arc<Client>`.
 pub struct Client {
     raw: NonNull<sys::yc_client>,
+    /// The outcomes of this client's submitted tasks, by tag.
+    driven: Arc<driven::Driven>,
 }
 
 // SAFETY: the C ABI documents yc_client as thread-safe: every function may
@@ -180,7 +202,7 @@ impl Client {
             Some(raw) => {
                 // Contract: NULL on success; free it anyway if not.
                 unsafe { drop(LibString::take(err)) };
-                Ok(Client { raw })
+                Ok(Client { raw, driven: Arc::new(driven::Driven::default()) })
             }
             None => Err(unsafe { constructor_error(err, "yc_client_new") }),
         }
@@ -222,10 +244,61 @@ impl Client {
         unsafe { Task::from_result(raw, err, "yc_attach") }
     }
 
+    /// Checks a request at once (as [`Client::create_background`] does) and
+    /// returns a [`Task`] without waiting for the network.  The library's
+    /// one I/O thread for this client then sends the create, polls the task
+    /// until it is terminal, and posts its event; [`Client::completed`]
+    /// hands out the finished tasks.  A request refused at once (bad JSON,
+    /// not an object, `"stream"`) is an error here and nothing is sent; a
+    /// create that fails for good later ends the task with that error (see
+    /// [`Task::outcome`]).  Until the create is answered, [`Task::id`] is
+    /// `""`.
+    pub fn submit(&self, request_json: &str) -> Result<Task> {
+        let req = c_string("request_json", request_json)?;
+        let tag = self.driven.new_tag();
+        let mut err: *mut c_char = ptr::null_mut();
+        // SAFETY: self.raw is a live client; req outlives the call.
+        let raw = unsafe { sys::yc_submit(self.raw.as_ptr(), req.as_ptr(), tag, &mut err) };
+        match unsafe { Task::from_result(raw, err, "yc_submit") } {
+            Ok(mut task) => {
+                task.driven = Some((Arc::clone(&self.driven), tag));
+                Ok(task)
+            }
+            Err(e) => {
+                self.driven.forget(tag);
+                Err(e)
+            }
+        }
+    }
+
+    /// An iterator over `tasks` (made by this client's [`Client::submit`])
+    /// that yields each one once, as it finishes: reached a terminal status
+    /// or failed for good (see [`Task::outcome`]).  It blocks in the
+    /// library's `yc_next_events` while nothing is ready; no thread of its
+    /// own, no polling.  When `timeout` (for the whole iteration; `None`: no
+    /// limit) passes with tasks left, it yields one [`ErrorKind::Timeout`]
+    /// error and ends.  A task not submitted to this client gives an
+    /// [`ErrorKind::InvalidArgument`] error in its place.  Several threads
+    /// may iterate over tasks of one client at once.
+    pub fn completed<'a>(&'a self, tasks: &[&'a Task], timeout: Option<Duration>) -> Completed<'a> {
+        Completed::new(self, tasks, timeout)
+    }
+
     /// The raw handle, for calling `ycbg_sys` directly.  It stays owned by
     /// this `Client`.
     pub fn as_ptr(&self) -> *mut sys::yc_client {
         self.raw.as_ptr()
+    }
+}
+
+/// The client's event fd (`yc_client_fd`): readable exactly while events of
+/// submitted tasks are pending, level-triggered, for users who plug it into
+/// their own poller or runtime and then drain with [`Client::completed`]
+/// (timeout zero).  Owned by the client: do not read, write or close it.
+impl std::os::fd::AsRawFd for Client {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        // SAFETY: self.raw is a live client.
+        unsafe { sys::yc_client_fd(self.raw.as_ptr()) }
     }
 }
 
@@ -256,7 +329,11 @@ impl std::fmt::Debug for Client {
 /// ```
 pub struct Task {
     raw: NonNull<sys::yc_task>,
-    id: String,
+    /// Set once the server's id is known (at once, except for a submitted
+    /// task whose create is not answered yet).
+    id: OnceCell<String>,
+    /// For a task made by [`Client::submit`]: its client's table and its tag.
+    driven: Option<(Arc<driven::Driven>, u64)>,
 }
 
 // SAFETY: every function may be called from any thread (the C ABI's thread
@@ -268,31 +345,50 @@ impl Task {
         match NonNull::new(raw) {
             Some(raw) => {
                 drop(LibString::take(err));
-                let id = sys::yc_task_id(raw.as_ptr());
-                let id = if id.is_null() { String::new() } else { CStr::from_ptr(id).to_string_lossy().into_owned() };
-                Ok(Task { raw, id })
+                let task = Task { raw, id: OnceCell::new(), driven: None };
+                task.id();
+                Ok(task)
             }
             None => Err(constructor_error(err, what)),
         }
     }
 
-    /// The server's response id.
+    /// The server's response id.  For a task made by [`Client::submit`] it
+    /// is `""` until the server has answered the create (and stays so if
+    /// the create failed).
     pub fn id(&self) -> &str {
-        &self.id
+        if let Some(id) = self.id.get() {
+            return id;
+        }
+        // SAFETY: self.raw is live; the id is borrowed for the task's life
+        // and copied at once.
+        let p = unsafe { sys::yc_task_id(self.raw.as_ptr()) };
+        if p.is_null() {
+            return "";
+        }
+        self.id.get_or_init(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
     }
 
-    fn status_or_error(&self, raw: sys::yc_status) -> Result<Status> {
+    /// Runs one `_ex` call: on `YC_STATUS_ERROR` its error is the error of
+    /// that very call, whatever other threads do on the task meanwhile.
+    fn call_ex(
+        &self,
+        what: &str,
+        call: impl FnOnce(*mut sys::yc_task, *mut *mut c_char) -> sys::yc_status,
+    ) -> Result<Status> {
+        let mut err: *mut c_char = ptr::null_mut();
+        let raw = call(self.raw.as_ptr(), &mut err);
+        // SAFETY: the error document, if any, is ours to free.
+        let doc = unsafe { take_string(err) };
         if let Some(st) = Status::from_raw(raw) {
             return Ok(st);
         }
         if raw != sys::YC_STATUS_ERROR {
             return Err(Error::new(ErrorKind::Other, format!("libycbg returned an unknown status value {raw}")));
         }
-        Err(match self.result() {
-            Ok(r) => r
-                .error
-                .unwrap_or_else(|| Error::new(ErrorKind::Other, "the call failed but the task recorded no error")),
-            Err(e) => e,
+        Err(match doc {
+            Some(doc) => Error::from_json(&doc),
+            None => Error::new(ErrorKind::Other, format!("{what} failed without an error document")),
         })
     }
 
@@ -300,9 +396,8 @@ impl Task {
     /// On a terminal task, returns its status without a request.  A failure
     /// leaves the task usable: a later `poll` may succeed.
     pub fn poll(&self) -> Result<Status> {
-        // SAFETY: self.raw is live until Drop.
-        let raw = unsafe { sys::yc_poll(self.raw.as_ptr()) };
-        self.status_or_error(raw)
+        // SAFETY: self.raw is live until Drop; err is a valid out-pointer.
+        self.call_ex("yc_poll_ex", |t, e| unsafe { sys::yc_poll_ex(t, e) })
     }
 
     /// Polls until the task is terminal or `timeout` has passed (`None`: no
@@ -310,7 +405,14 @@ impl Task {
     /// terminal status, or the last (non-terminal) status when time ran out;
     /// `Err` on a non-retryable failure.  Sub-millisecond parts of the
     /// timeout are rounded up.
+    ///
+    /// On a task made by [`Client::submit`] whose event a [`Completed`]
+    /// iterator has already taken, returns that outcome at once; otherwise
+    /// it waits for the client's own polling (no extra requests).
     pub fn wait(&self, timeout: Option<Duration>) -> Result<Status> {
+        if let Some(outcome) = self.outcome() {
+            return outcome;
+        }
         let ms: c_long = match timeout {
             None => -1,
             Some(d) => {
@@ -318,17 +420,24 @@ impl Task {
                 ms.min(c_long::MAX as u128) as c_long
             }
         };
-        // SAFETY: self.raw is live until Drop.
-        let raw = unsafe { sys::yc_wait(self.raw.as_ptr(), ms) };
-        self.status_or_error(raw)
+        // SAFETY: self.raw is live until Drop; err is a valid out-pointer.
+        self.call_ex("yc_wait_ex", |t, e| unsafe { sys::yc_wait_ex(t, ms, e) })
+    }
+
+    /// For a task made by [`Client::submit`] whose event has been taken
+    /// (by a [`Completed`] iterator): `Ok` with its terminal status, or the
+    /// error that ended it for good (a refused create, a non-retryable poll
+    /// error, `task_timeout_ms`).  `None` before that, and for other tasks.
+    pub fn outcome(&self) -> Option<Result<Status>> {
+        let (driven, tag) = self.driven.as_ref()?;
+        driven.outcome(*tag)
     }
 
     /// Asks the server to stop the response (best effort: one that finished
     /// first stays completed).  Returns the status afterwards.
     pub fn cancel(&self) -> Result<Status> {
-        // SAFETY: self.raw is live until Drop.
-        let raw = unsafe { sys::yc_cancel(self.raw.as_ptr()) };
-        self.status_or_error(raw)
+        // SAFETY: self.raw is live until Drop; err is a valid out-pointer.
+        self.call_ex("yc_cancel_ex", |t, e| unsafe { sys::yc_cancel_ex(t, e) })
     }
 
     /// The `yc_result` document, as text.
@@ -366,14 +475,18 @@ impl Task {
 
 impl Drop for Task {
     fn drop(&mut self) {
-        // SAFETY: we own the task and free it once.
+        // SAFETY: we own the task and free it once.  A driven task's event,
+        // if not yet taken, is dropped by the library; then its outcome is.
         unsafe { sys::yc_task_free(self.raw.as_ptr()) }
+        if let Some((driven, tag)) = &self.driven {
+            driven.forget(*tag);
+        }
     }
 }
 
 impl std::fmt::Debug for Task {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Task").field("id", &self.id).finish()
+        f.debug_struct("Task").field("id", &self.id()).finish()
     }
 }
 

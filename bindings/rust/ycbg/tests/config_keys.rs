@@ -26,7 +26,7 @@ fn header_config_keys() -> Vec<String> {
             let key = words.next()?;
             let kind = words.next()?;
             let is_key = key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-            (is_key && ["string", "integer", "bool", "object"].contains(&kind)).then(|| key.to_string())
+            (is_key && ["string", "integer", "number", "bool", "object"].contains(&kind)).then(|| key.to_string())
         })
         .collect();
     assert!(keys.len() >= 16, "the header's config table was not read: {keys:?}");
@@ -45,7 +45,8 @@ fn header_version() -> String {
 
 #[test]
 fn every_header_key_is_a_config_field() {
-    let missing: Vec<String> = header_config_keys().into_iter().filter(|k| !Config::KEYS.contains(&k.as_str())).collect();
+    let missing: Vec<String> =
+        header_config_keys().into_iter().filter(|k| !Config::KEYS.contains(&k.as_str())).collect();
     assert!(missing.is_empty(), "ycbg::Config has no field for {missing:?}");
 }
 
@@ -64,6 +65,11 @@ fn every_config_field_is_written_and_accepted() {
         .timeout(std::time::Duration::from_secs(30))
         .connect_timeout(std::time::Duration::from_secs(5))
         .user_agent("ycbg-rust-test")
+        .http_version("1.1")
+        .max_in_flight(8)
+        .max_creates_per_second(50.5)
+        .max_polls_per_second(100.0)
+        .task_timeout(std::time::Duration::from_secs(60))
         .header("X-Test", "1");
     full.build().expect("every set key is accepted");
     let doc = Value::parse(&full.config().to_json()).unwrap();
