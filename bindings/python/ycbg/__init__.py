@@ -29,6 +29,7 @@ from ._errors import (
     ProtocolError,
     TimeoutError,
 )
+from ._many import as_completed, as_completed_async
 from ._native import library_path
 from ._version import __version__
 
@@ -40,6 +41,8 @@ __all__ = [
     "Task",
     "Response",
     "Status",
+    "as_completed",
+    "as_completed_async",
     "TERMINAL_STATUSES",
     "WAIT_SLICE_SECONDS",
     "library_version",
