@@ -195,6 +195,37 @@ def test_blocking_wait_and_as_completed_mixed_on_one_client(
     assert emu.stats()["responses"] == 30
 
 
+def test_closing_a_task_ends_its_wait(client: ycbg.Client, emu: Emulator) -> None:
+    emu.settings(work_ms=30_000)
+    slow = client.submit(model="yandexgpt", input="closed while awaited")
+    fine = client.submit(model="yandexgpt", input="x")
+    it = ycbg.as_completed([slow], timeout=30)
+    threading.Timer(0.2, slow.close).start()
+    assert next(it) is slow                       # not a timeout
+    with pytest.raises(ycbg.InvalidArgumentError, match="closed"):
+        slow.wait()
+    answered(fine)
+    fine.cancel()
+    assert list(ycbg.as_completed([fine], timeout=30)) == [fine]
+
+
+def test_a_thread_takes_the_events_an_asyncio_wait_needs(
+        client: ycbg.Client, emu: Emulator) -> None:
+    # The events go to whichever taker gets them first: a blocking
+    # as_completed in a thread, or the loop's reader; both must see all.
+    tasks = [client.submit(model="yandexgpt", input=f"both {i}") for i in range(40)]
+    seen: List[ycbg.Task] = []
+    th = threading.Thread(target=lambda: seen.extend(ycbg.as_completed(tasks, timeout=60)))
+
+    async def main() -> List[ycbg.Status]:
+        th.start()
+        return await asyncio.wait_for(asyncio.gather(*(t.wait_async() for t in tasks)), 60)
+
+    assert asyncio.run(main()) == ["completed"] * 40
+    th.join(60)
+    assert not th.is_alive() and len(seen) == 40 and len({id(t) for t in seen}) == 40
+
+
 # -- asyncio ------------------------------------------------------------------
 
 

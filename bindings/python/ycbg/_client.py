@@ -196,6 +196,9 @@ def _call_on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[[], None]) -> No
         pass
 
 
+_CLOSED_ERROR = json.dumps({"kind": "invalid_argument", "retryable": False,
+                            "message": "the task was closed before it finished"}).encode()
+
 #: What a task's finish is handed to: called once, with the task, by the
 #: thread that took its event (never a library thread), outside any lock.
 _Listener = Callable[["Task"], None]
@@ -283,6 +286,19 @@ class _Dispatcher:
                 task._tag = None
                 self._tasks.pop(tag, None)
             raise
+
+    def abandon(self, task: "Task") -> None:
+        """The task was closed: its event will not come (yc_task_free drops
+        it), so it ends here with an error, and its listeners are called."""
+        with self._cond:
+            if task._tag is not None:
+                self._tasks.pop(task._tag, None)
+            if task._outcome is not None:
+                return
+            listeners = task._record(_YC_STATUS_ERROR, _CLOSED_ERROR)
+            self._cond.notify_all()
+        for fn in listeners:
+            fn(task)
 
     # -- listeners ----------------------------------------------------------------
 
@@ -852,7 +868,10 @@ class Task:
         """Free the task (the response on the server is not cancelled).
 
         Idempotent and thread-safe.  The properties keep answering from a
-        snapshot taken here."""
+        snapshot taken here.  A driven task whose event was not taken yet
+        gets none any more: whoever waits for it (as_completed, wait_async)
+        gets it back at once, with an :class:`InvalidArgumentError` as its
+        error."""
         if self._handle.closed:
             return
         try:
@@ -860,6 +879,8 @@ class Task:
         except Error:
             pass
         self._handle.close()
+        if self._tag is not None:
+            self.client._dispatcher.abandon(self)
 
     @property
     def closed(self) -> bool:
