@@ -328,7 +328,7 @@ class _Dispatcher:
     def _take(self, client_ptr: int, timeout_ms: int) -> int:
         """One yc_next_events() call; records what it took.  Returns the count."""
         events = (_native.Event * _EVENT_BATCH)()
-        n = _lib.yc_next_events(client_ptr, events, _EVENT_BATCH, timeout_ms)
+        n: int = _lib.yc_next_events(client_ptr, events, _EVENT_BATCH, timeout_ms)
         if n <= 0:
             if n < 0:
                 raise InvalidArgumentError("yc_next_events failed (the client is freed)")
@@ -782,8 +782,12 @@ class Task:
         disp.ensure_driven(self)
         fut: "asyncio.Future[None]" = loop.create_future()
 
+        def resolve() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
         def finished(_task: "Task") -> None:
-            _call_on_loop(loop, lambda: fut.done() or fut.set_result(None))
+            _call_on_loop(loop, resolve)
 
         disp.reader_acquire(loop)
         try:

@@ -104,9 +104,10 @@ async def as_completed_async(tasks: Iterable[Task],
                     left = None if deadline is None else deadline - loop.time()
                     if left is not None and left <= 0:
                         raise _timed_out(done, len(unique), timeout)
-                    wake[0] = loop.create_future()
+                    fut: "asyncio.Future[None]" = loop.create_future()
+                    wake[0] = fut
                     try:
-                        await asyncio.wait((wake[0],), timeout=left)
+                        await asyncio.wait((fut,), timeout=left)
                     finally:
                         wake[0] = None
                 yield ready.popleft()
