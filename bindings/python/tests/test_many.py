@@ -376,3 +376,17 @@ def test_wait_async_survives_closing_the_client(emu: Emulator) -> None:
             next(ycbg.as_completed([undriven]))           # a closed client takes no new waits
         assert undriven.wait(timeout=30) == "completed"   # the blocking wait still works
     asyncio.run(main())
+
+
+def test_as_completed_is_interruptible_by_ctrl_c(client: ycbg.Client, emu: Emulator) -> None:
+    import _thread
+    emu.settings(work_ms=30_000)
+    tasks = [client.submit(model="yandexgpt", input="slow")]
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):     # not the TimeoutError a minute later
+        list(ycbg.as_completed(tasks, timeout=60))
+    timer.join()
+    answered(tasks[0])
+    assert tasks[0].cancel() == "cancelled"
+    assert list(ycbg.as_completed(tasks, timeout=30)) == tasks   # its event was not lost

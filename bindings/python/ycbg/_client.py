@@ -326,13 +326,25 @@ class _Dispatcher:
     # -- taking events --------------------------------------------------------------
 
     def _take(self, client_ptr: int, timeout_ms: int) -> int:
-        """One yc_next_events() call; records what it took.  Returns the count."""
+        """One yc_next_events() call; records what it took.  Returns the count.
+
+        The events are recorded in a ``finally`` so that a KeyboardInterrupt
+        arriving just after the call does not lose them."""
         events = (_native.Event * _EVENT_BATCH)()
-        n: int = _lib.yc_next_events(client_ptr, events, _EVENT_BATCH, timeout_ms)
-        if n <= 0:
-            if n < 0:
-                raise InvalidArgumentError("yc_next_events failed (the client is freed)")
-            return 0
+        n = 0
+        try:
+            n = _lib.yc_next_events(client_ptr, events, _EVENT_BATCH, timeout_ms)
+        finally:
+            calls = self._record_events(events, n) if n > 0 else []
+        if n < 0:
+            raise InvalidArgumentError("yc_next_events failed (the client is freed)")
+        for task, listeners in calls:
+            for fn in listeners:
+                fn(task)
+        return int(n)
+
+    def _record_events(self, events: Any, n: int) -> List[Tuple["Task", List[_Listener]]]:
+        """Keep ``n`` taken events on their tasks; the listeners to call."""
         taken = [(events[i].tag, events[i].status, _native.take_string(events[i].error_json))
                  for i in range(n)]
         calls: List[Tuple[Task, List[_Listener]]] = []
@@ -345,10 +357,7 @@ class _Dispatcher:
                     continue                       # a task dropped meanwhile
                 calls.append((task, task._record(code, err)))
             self._cond.notify_all()
-        for task, listeners in calls:
-            for fn in listeners:
-                fn(task)
-        return n
+        return calls
 
     def wait_until(self, ready: Callable[[], bool], deadline: Optional[float]) -> bool:
         """Take events (one drainer at a time, in slices) until ``ready()`` or
