@@ -266,6 +266,8 @@ class _Dispatcher:
         """yc_watch() the task with a new tag unless this client already drives it."""
         if task.client._dispatcher is not self:
             raise InvalidArgumentError("the task belongs to another client")
+        if task._tag is not None:       # submitted, or watched already (never unset then)
+            return
         with self._cond:
             if task._tag is not None:
                 return
@@ -626,8 +628,8 @@ class Task:
         self._id: Optional[str] = None if raw_id is None else _decode(raw_id)
         self._final_snapshot: Optional[bytes] = None
         self._status: Status = Status.QUEUED
-        snap = self._snapshot()
-        self._status = self._status_of(snap)
+        if tag is None:            # a submitted task is QUEUED until its event
+            self._status = self._status_of(self._snapshot())
 
     # -- helpers ------------------------------------------------------------
 
@@ -801,11 +803,12 @@ class Task:
         disp.reader_acquire(loop)
         try:
             disp.listen((self,), finished)
+            timer = None if timeout is None else loop.call_later(max(0.0, timeout), resolve)
             try:
-                if not fut.done():
-                    await asyncio.wait((fut,), timeout=None if timeout is None
-                                       else max(0.0, timeout))
+                await fut                   # resolved by the event, or by the timer
             finally:
+                if timer is not None:
+                    timer.cancel()
                 disp.unlisten((self,), finished)
         finally:
             disp.reader_release(loop)

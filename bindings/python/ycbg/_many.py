@@ -106,10 +106,13 @@ async def as_completed_async(tasks: Iterable[Task],
                         raise _timed_out(done, len(unique), timeout)
                     fut: "asyncio.Future[None]" = loop.create_future()
                     wake[0] = fut
+                    timer = None if left is None else loop.call_later(left, _set)
                     try:
-                        await asyncio.wait((fut,), timeout=left)
+                        await fut           # woken by a finished task, or by the timer
                     finally:
                         wake[0] = None
+                        if timer is not None:
+                            timer.cancel()
                 yield ready.popleft()
         finally:
             disp.unlisten(unique, finished)
