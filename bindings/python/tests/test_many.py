@@ -288,7 +288,7 @@ def _many_async(emu: Emulator, use_iterator: bool) -> None:
                 t.close()
         assert len(samples) >= 2
         # no Python thread at all, and at most the library's one I/O thread
-        assert max(s[0] for s in samples) == base_py
+        assert max(s[0] for s in samples) <= base_py
         assert max(s[1] for s in samples) <= base_os + 1, (base_os, samples[-5:])
 
     asyncio.run(main())
