@@ -23,7 +23,7 @@ def header_config_keys() -> List[str]:
     """The keys of the config_json table in the comment of yc_client_new."""
     text = HEADER.read_text()
     table = text.split("config_json: NULL", 1)[1].split("\n *\n", 1)[1].split("\n *\n", 1)[0]
-    keys = re.findall(r"^ \*   ([a-z_]+) +(?:string|integer|bool|object)\b", table, re.M)
+    keys = re.findall(r"^ \*   ([a-z_]+) +(?:string|integer|number|bool|object)\b", table, re.M)
     assert len(keys) >= 16, table  # the table was found and read
     return keys
 
@@ -50,7 +50,7 @@ def test_every_keyword_is_sent_under_its_key(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(_client, "_encode_json", lambda v, what: (sent.append(v), real(v, what))[1])
     text = HEADER.read_text()
     keys = header_config_keys()
-    sample = {"string": "x", "integer": 1, "bool": True, "object": {}}
+    sample = {"string": "x", "integer": 1, "number": 1.5, "bool": True, "object": {}}
     kinds = {k: re.search(rf"^ \*   {k} +(\w+)", text, re.M).group(1) for k in keys}  # type: ignore[union-attr]
     with pytest.raises(ycbg.ConfigError):   # api_key and iam_token both given
         ycbg.Client(**{k: sample[kinds[k]] for k in keys})

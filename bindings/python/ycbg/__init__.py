@@ -7,6 +7,12 @@ A ctypes binding of libycbg (C ABI: include/ycbg.h)::
     resp = client.create_background(model="yandexgpt", input="Hello")
     if resp.wait() == "completed":
         print(resp.output_text)
+
+Many at once, from the client's own I/O thread::
+
+    tasks = [client.submit(model="yandexgpt", input=p) for p in prompts]
+    for task in ycbg.as_completed(tasks):          # or: async for ... as_completed_async
+        print(task.status, task.output_text)
 """
 
 from ._client import (
@@ -29,6 +35,7 @@ from ._errors import (
     ProtocolError,
     TimeoutError,
 )
+from ._many import as_completed, as_completed_async
 from ._native import library_path
 from ._version import __version__
 
@@ -40,6 +47,8 @@ __all__ = [
     "Task",
     "Response",
     "Status",
+    "as_completed",
+    "as_completed_async",
     "TERMINAL_STATUSES",
     "WAIT_SLICE_SECONDS",
     "library_version",

@@ -112,6 +112,30 @@ _proto("yc_output_text", ctypes.c_void_p, [ctypes.c_void_p])  # owned
 _proto("yc_output_text_len", ctypes.c_void_p,                   # owned, whole text
        [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)])
 _proto("yc_task_free", None, [ctypes.c_void_p])
+# The same with the error of this very call (0.2)
+_proto("yc_poll_ex", ctypes.c_int, [ctypes.c_void_p, _c_void_p_p])
+_proto("yc_wait_ex", ctypes.c_int, [ctypes.c_void_p, ctypes.c_long, _c_void_p_p])
+_proto("yc_cancel_ex", ctypes.c_int, [ctypes.c_void_p, _c_void_p_p])
+
+
+class Event(ctypes.Structure):
+    """``yc_event``: one finished task as yc_next_events() hands it out."""
+
+    _fields_ = [
+        ("task", ctypes.c_void_p),        # borrowed
+        ("tag", ctypes.c_uint64),
+        ("status", ctypes.c_int),
+        ("error_json", ctypes.c_void_p),  # owned: take_string() it
+    ]
+
+
+# Many tasks (0.2)
+_proto("yc_submit", ctypes.c_void_p,
+       [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint64, _c_void_p_p])
+_proto("yc_watch", ctypes.c_int, [ctypes.c_void_p, ctypes.c_uint64])
+_proto("yc_next_events", ctypes.c_int,
+       [ctypes.c_void_p, ctypes.POINTER(Event), ctypes.c_int, ctypes.c_long])
+_proto("yc_client_fd", ctypes.c_int, [ctypes.c_void_p])
 
 
 def take_string(ptr: Optional[int]) -> Optional[bytes]:
