@@ -29,7 +29,7 @@ N, POLL_MS, WORKERS = int(N), int(POLL_MS), int(WORKERS)
 POLL_S = POLL_MS / 1000.0
 MODEL = "gpt://b1gbench/yandexgpt"
 # Enough for the quota rows (429s with retry-after); no effect without quotas.
-MAX_RETRIES = 20
+MAX_RETRIES = 200
 TERMINAL = {"completed", "failed", "cancelled", "incomplete"}
 
 

@@ -3,6 +3,7 @@ bench/results.png.  usage: report.py RESULTS_JSON OUT_MD OUT_PNG"""
 
 import json
 import math
+import os
 import sys
 
 CLIENT_NAMES = {
@@ -40,28 +41,32 @@ def fmt_row(r, s, floor):
     n = r["tasks"]
     proto = "h2" if r["http_version"] == "2" else "1.1"
     if "skipped" in r:
-        return "| %s | %s | skipped: %s |||||||||" % (r["client"], proto, r["skipped"])
+        return "| %s | %s | skipped: %s ||||||||||" % (r["client"], proto, r["skipped"])
+    if "cpu_s" not in r:
+        why = [l for l in r.get("stderr", "").strip().splitlines() if l.strip()]
+        return "| %s | %s | failed (exit %s): `%s` ||||||||||" % (
+            r["client"], proto, r.get("exit"), (why[-1] if why else "no output")[:160])
     cpu = 1000 * r["cpu_s"] / n
     vs = ("%.2f×" % (cpu / floor)) if floor else "–"
     ideal = ideal_s(r, s)
     started = r["threads_peak"] - r["threads_before"]
     reqs = sum(r["requests"].values()) / n
     lim = sum(r.get("rate_limited", {}).values())
-    return ("| %s | %s | %d/%d | %.3f | %s | %.2f | %.2f | %.1f | %d (%+d) | %d | %.2f%s |" % (
+    return ("| %s | %s | %d/%d | %.3f | %s | %.2f | %.2f | %.1f | %d (%+d) | %d | %.2f%s | %.2f |" % (
         r["client"], proto, r["ok"], n, cpu, vs, r["wall_s"], r["wall_s"] / ideal,
         r["maxrss_kb"] / 1024, r["threads_peak"], started, r["connections"], reqs,
-        (" (%d × 429)" % lim) if lim else ""))
+        (" (%d × 429)" % lim) if lim else "", r.get("load1_before", float("nan"))))
 
 
 HEADER = ("| client | HTTP | ok | CPU/task ms | vs floor | wall s | wall/ideal | peak RSS MB "
-          "| threads peak (started) | TCP conns | requests/task |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+          "| threads peak (started) | TCP conns | requests/task | load |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def find(rows, client, n, version, s, in_flight=None):
     for r in rows:
         if (r["client"] == client and r["tasks"] == n and r["http_version"] == version
-                and not r.get("quota") and "skipped" not in r
+                and not r.get("quota") and "skipped" not in r and "cpu_s" in r
                 and r.get("in_flight") in ((in_flight,) if in_flight else (None, s["in_flight"]))):
             return r
     return None
@@ -90,8 +95,9 @@ def targets(rows, s):
                            % (proto, n, ratio, "met" if ratio >= 20 else "not met"))
             if yc:
                 ratio = yc["wall_s"] / ideal_s(yc, s)
-                out.append("- %s, %d tasks: ycbg (C) wall time %.2f s = %.2f× the ideal %.2f s (target ≤ 1.2×): **%s**"
-                           % (proto, n, yc["wall_s"], ratio, ideal_s(yc, s), "met" if ratio <= 1.2 else "not met"))
+                out.append("- %s, %d tasks: ycbg (C) wall time %.2f s = %.2f× the ideal %.2f s (target ≤ 1.2×): **%s**%s"
+                           % (proto, n, yc["wall_s"], ratio, ideal_s(yc, s), "met" if ratio <= 1.2 else "not met",
+                              " (the raw loop: %.2f×)" % (fl["wall_s"] / ideal_s(fl, s)) if fl else ""))
     big = max(sizes) if sizes else None
     for c in ("yc-c", "yc-py"):
         r = big and find(rows, c, big, "2", s)
@@ -107,13 +113,26 @@ def targets(rows, s):
     return "\n".join(out)
 
 
+def shown_args(argv):
+    """The run's arguments as `make bench` takes them (BENCH_ARGS): --out left out."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--out":
+            skip = True
+        elif not a.startswith("--out="):
+            out.append(a if a else '""')
+    return " ".join(out)
+
+
 def main():
     src, md_path, png_path = sys.argv[1:4]
     data = json.load(open(src))
     rows, s, m = data["rows"], data["settings"], data["machine"]
     lines = ["# ycbg benchmark results", "",
-             "Made by `make bench` (`bench/run.sh`, arguments: `%s`), %s to %s." % (
-                 " ".join(data["argv"]) or "(none)", data["started"], data["finished"]),
+             "Made by `make bench BENCH_ARGS=\"%s\"` (bench/run.sh), %s to %s." % (
+                 shown_args(data["argv"]), data["started"], data["finished"]),
              "",
              "Machine: %s, %d cores, %.1f GB RAM, Linux %s, Python %s, %s. Shared with other work: "
              "load average (1, 5, 15 min) %.2f / %.2f / %.2f before the run and %.2f / %.2f / %.2f after "
@@ -121,6 +140,9 @@ def main():
                  m["cpu"], m["cores"], m["mem_gb"], m["kernel"], m["python"], m["curl"],
                  *data["load_before"], *data["load_after"]),
              "",
+             *(["Rows re-run afterwards and merged in (`--merge`): " + "; ".join(
+                 "`%s` at %s (load %.2f / %.2f / %.2f)" % (shown_args(mm["argv"]), mm["started"], *mm["load_before"])
+                 for mm in data["merged"]) + ".", ""] if data.get("merged") else []),
              "Emulator: `yc-emulator-tls` (TLS, certificate made by openssl at bench time), "
              "`--rtt-ms %d --connect-ms %d --queue-ms %d --work-ms %d`, no quotas unless a row says so; "
              "reset before each row. Every client polls each task %d ms after the previous answer "
@@ -171,7 +193,7 @@ def main():
     if q:
         lines += ["## With the published Yandex quotas (%g creates/s, %g polls/s), HTTP/2" % (
             s["quota_create_rps"], s["quota_poll_rps"]), "",
-            "The openai clients run with `max_retries=20` in every row so that they survive the 429s "
+            "The openai clients run with `max_retries=200` in every row so that they survive the 429s "
             "here (the SDK waits as `retry-after-ms` says); ycbg retries creates after a 429 as long as "
             "it takes and slows the whole client down.", "", HEADER]
         for r in q:
@@ -179,10 +201,17 @@ def main():
         lines.append("")
     skipped = [r for r in rows if "skipped" in r]
     if skipped:
+        oa = [1000 * r["cpu_s"] / r["tasks"] for r in rows
+              if r["client"] in ("openai-sync", "openai-async") and "cpu_s" in r and is_main(r, s)]
         lines += ["Not run: " + "; ".join(sorted({"%s at %d tasks" % (r["client"], r["tasks"]) for r in skipped}))
-                  + " (too slow for this shared 2-core machine: about 30 ms of CPU per task in one "
-                  "Python process, i.e. several minutes per row).", ""]
-    lines += ["## Against the targets", "", targets(rows, s), "",
+                  + " (too slow for this shared 2-core machine%s)." % (
+                      ": the openai clients used %.0f–%.0f ms of CPU per task above, in one Python "
+                      "process, so minutes per row at this size" % (min(oa), max(oa)) if oa else ""), ""]
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
+    lines += ["## Against the targets", "", targets(rows, s), ""]
+    if os.path.exists(notes):
+        lines += [open(notes).read().strip(), ""]
+    lines += [
               "![CPU per task and wall time](results.png)", ""]
     open(md_path, "w").write("\n".join(lines))
 
@@ -197,7 +226,7 @@ def main():
         for v, style in (("2", "-"), ("1.1", "--")):
             pts = sorted((r["tasks"], 1000 * r["cpu_s"] / r["tasks"], r["wall_s"]) for r in rows
                          if r["client"] == c and r["http_version"] == v and is_main(r, s)
-                         and "skipped" not in r)
+                         and "skipped" not in r and "cpu_s" in r)
             if not pts:
                 continue
             label = "%s, %s" % (c, "HTTP/2" if v == "2" else "HTTP/1.1")
@@ -218,7 +247,7 @@ def main():
             a.set_xticklabels(["{:,}".format(n) for n in sizes])
             a.xaxis.set_minor_formatter(NullFormatter())
         a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: "%g" % v))
-        a.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: "%g" % v if str(v)[0] in "25" else ""))
+        a.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: "%g" % v if ("%.0e" % v)[0] in "25" else ""))
     a2.legend(fontsize=8, loc="upper left")
     fig.suptitle("ycbg vs raw libcurl vs openai SDK: emulator with %d ms RTT, %d ms jobs, poll every %d ms"
                  % (s["rtt_ms"], s["queue_ms"] + s["work_ms"], s["poll_ms"]))

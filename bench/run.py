@@ -182,8 +182,11 @@ def main():
     p.add_argument("--emulator", default=os.path.join(BUILD, "bin", "yc-emulator-tls"))
     p.add_argument("--python", default=sys.executable)
     p.add_argument("--out", default=os.path.join(BUILD, "bench", "results.json"))
+    p.add_argument("--merge", action="store_true",
+                   help="replace only these rows in an existing --out (same client, size, "
+                        "protocol, quota, in flight); its other rows and header stay")
     args = p.parse_args()
-    sizes = [20, 100] if args.quick else [int(s) for s in args.sizes.split(",")]
+    sizes = [20, 100] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     clients = args.clients.split(",")
     versions = args.http_versions.split(",")
     load_before = os.getloadavg()
@@ -195,7 +198,7 @@ def main():
         emu = Emulator(args.emulator, certs, args)
         try:
             plan = [(n, v, c, False, args.in_flight) for n in sizes for v in versions for c in clients]
-            if args.extra_in_flight:
+            if args.extra_in_flight and sizes:
                 plan += [(max(sizes), "2", c, False, args.extra_in_flight)
                          for c in ("yc-c", "curl-multi") if c in clients]
             if args.quota_tasks:
@@ -224,6 +227,18 @@ def main():
     finally:
         shutil.rmtree(certs, ignore_errors=True)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    if args.merge:
+        with open(args.out) as f:
+            old = json.load(f)
+        key = lambda r: (r["client"], r["tasks"], r["http_version"], bool(r.get("quota")), r.get("in_flight"))
+        new = {key(r): r for r in rows}
+        old["rows"] = [new.pop(key(r), r) for r in old["rows"]] + list(new.values())
+        old.setdefault("merged", []).append({"argv": sys.argv[1:], "started": started,
+                                              "load_before": load_before})
+        with open(args.out, "w") as f:
+            json.dump(old, f, indent=1)
+        print("merged into", args.out)
+        return
     with open(args.out, "w") as f:
         json.dump({"started": started, "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                    "load_before": load_before, "load_after": os.getloadavg(),

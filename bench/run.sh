@@ -24,9 +24,9 @@ if ! cmp -s "$ROOT/bench/requirements.txt" "$VENV/.requirements" 2>/dev/null; th
   "$VENV/bin/pip" check
   cp "$ROOT/bench/requirements.txt" "$VENV/.requirements"
 fi
-OUT="$ROOT/bench"
-for a in "$@"; do [ "$a" = "--quick" ] && OUT="$BUILD/bench"; done
+OUT="$ROOT/bench" JSON="$BUILD/bench/results.json"
+for a in "$@"; do [ "$a" = "--quick" ] && OUT="$BUILD/bench" JSON="$BUILD/bench/quick.json"; done
 echo "load before the run: $(cut -d' ' -f1-3 /proc/loadavg) (the machine should be quiet)"
-"$VENV/bin/python" "$ROOT/bench/run.py" --out "$BUILD/bench/results.json" "$@"
-"$VENV/bin/python" "$ROOT/bench/report.py" "$BUILD/bench/results.json" "$OUT/results.md" "$OUT/results.png"
+"$VENV/bin/python" "$ROOT/bench/run.py" --out "$JSON" "$@"
+"$VENV/bin/python" "$ROOT/bench/report.py" "$JSON" "$OUT/results.md" "$OUT/results.png"
 echo "wrote $OUT/results.md and $OUT/results.png"
