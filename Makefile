@@ -38,7 +38,7 @@ SWIFT_ASAN_FLAGS := -c release --product ycbg --scratch-path .build-asan \
 	-Xlinker -soname=libycbg.so.0
 
 .PHONY: all lib lib-asan emulator emulator-tls header pkgconfig deps deps-demo deps-test demo test test-build \
-        install uninstall clean fuzz wheel
+        install uninstall clean fuzz wheel bench
 
 all: lib header pkgconfig emulator
 
@@ -108,6 +108,16 @@ test: deps-test all emulator-tls
 # Longer fuzzing than `make test` does: 10 minutes per target.
 fuzz:
 	fuzz/run.sh 600
+
+# ---------------------------------------------------------------- bench
+
+# The benchmark (bench/README.md), not part of `make test`: ycbg from C and Python, a raw
+# libcurl multi loop and the openai SDK against the TLS emulator with a 20 ms round trip.
+# Writes bench/results.md and bench/results.png.  Arguments: BENCH_ARGS, e.g.
+# `make bench BENCH_ARGS=--quick` or `make bench BENCH_ARGS="--sizes 100,1000"`.
+BENCH_ARGS ?=
+bench: lib header emulator-tls
+	bench/run.sh $(BENCH_ARGS)
 
 # ---------------------------------------------------------------- wheel
 
