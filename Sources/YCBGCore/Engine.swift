@@ -68,6 +68,9 @@ final class Engine: @unchecked Sendable {
         self.pacer = Pacer(createsPerSecond: config.maxCreatesPerSecond, pollsPerSecond: config.maxPollsPerSecond)
         // Idle connections kept: enough for every transfer that may run at once.
         _ = ycs_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(4, config.maxInFlight))
+        // HTTP/2: as many streams on one connection as transfers may run
+        // (libcurl's default, 100, opens a new connection per 100 beyond it).
+        _ = ycs_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, config.maxInFlight)
     }
 
     deinit {

@@ -1167,8 +1167,8 @@ TEST(library_prints_nothing) {
 #define EXPECT(cond) (calls++, (cond) ? (void)0 : (void)wrong++)
     EXPECT(yc_version() && yc_status_name((yc_status)99));
     char *err = NULL;
-    const char *bad_configs[] = {"{", "[]", "{\"api_key\": \"k\", \"nope\": 1}", "{\"base_url\": \"ftp://x\", "
-                                 "\"api_key\": \"k\"}", "{\"api_key\": \"k\", \"iam_token\": \"t\"}"};
+    const char *bad_configs[] = {"{", "[]", "{\"api_key\": \"k\", \"nope\": 1}", ("{\"base_url\": \"ftp://x\", "
+                                  "\"api_key\": \"k\"}"), "{\"api_key\": \"k\", \"iam_token\": \"t\"}"};
     for (size_t i = 0; i < sizeof bad_configs / sizeof bad_configs[0]; i++) {
         EXPECT(yc_client_new(bad_configs[i], &err) == NULL && err);
         yc_free(err);

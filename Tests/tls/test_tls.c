@@ -512,6 +512,66 @@ TEST(h2_and_http1_over_tls_by_alpn) {
     json_decref(log);
 }
 
+/* Many submitted tasks over HTTP/2 (h2 by ALPN over TLS): the client's
+ * engine multiplexes every create and poll as streams over a few
+ * connections, and each task ends with exactly one event and one job. */
+TEST(many_tasks_multiplex_over_h2) {
+    enum { N = 300 };
+    char *args = tls_args("server", "--queue-ms 100 --work-ms 300");
+    emu_t *emu = emu_start(args);
+    free(args);
+    REQUIRE(emu);
+    conn_count_t cc = conn_begin(emu);
+    yc_client *client = client_for(emu, "\"ca_file\": \"%s\", \"http_version\": \"2\", \"poll_interval_ms\": 100",
+                                   tls_file("ca.pem"));
+    REQUIRE(client);
+    static yc_task *tasks[N];
+    for (int i = 0; i < N; i++) {
+        char *err = NULL;
+        char req[128];
+        snprintf(req, sizeof req, "{\"model\": \"yandexgpt\", \"input\": \"h2 %d\"}", i);
+        tasks[i] = yc_submit(client, req, (uint64_t)i, &err);
+        CHECK(tasks[i], "yc_submit %d: %s", i, err ? err : "");
+        yc_free(err);
+    }
+    static bool seen[N];
+    int events = 0, completed = 0, rounds = 0;
+    while (events < N && rounds++ < 2000) {
+        yc_event ev[64];
+        int got = yc_next_events(client, ev, 64, 100);
+        REQUIRE(got >= 0);
+        for (int k = 0; k < got; k++, events++) {
+            uint64_t tag = ev[k].tag;
+            CHECK(tag < N && !seen[tag] && ev[k].task == tasks[tag], "event for tag %llu", (unsigned long long)tag);
+            if (tag >= N) continue;
+            seen[tag] = true;
+            if (ev[k].status == YC_STATUS_COMPLETED) {
+                char want[64], *text = yc_output_text(ev[k].task);
+                snprintf(want, sizeof want, "Echo: h2 %llu", (unsigned long long)tag);
+                CHECK_STR(text, want);
+                yc_free(text);
+                completed++;
+            } else {
+                CHECK(0, "task %llu ended %s: %s", (unsigned long long)tag, yc_status_name(ev[k].status),
+                      ev[k].error_json ? ev[k].error_json : "");
+            }
+            yc_free(ev[k].error_json);
+        }
+    }
+    CHECK_INT(events, N);
+    CHECK_INT(completed, N);
+    long used = conn_end(emu, cc);
+    CHECK_INT(emu_stat(emu, "requests.create"), N); /* one create per task: none resent */
+    json_t *stats = emu_stats(emu);
+    long long h2 = json_integer_value(json_object_get(json_object_get(stats, "requests_by_protocol"), "h2"));
+    json_decref(stats);
+    th_note("%d tasks over h2: %lld h2 requests, %ld TLS connection(s)", N, h2, used);
+    CHECK(h2 >= 2 * N, "only %lld requests went over h2", h2);
+    CHECK(used >= 1 && used <= 4, "%ld connections for %d multiplexed tasks", used, N);
+    for (int i = 0; i < N; i++) yc_task_free(tasks[i]);
+    yc_client_free(client);
+}
+
 /* ----------------------------------- plain http:// to a non-loopback host */
 
 /* The checks, with no emulator: yc_client_new must refuse without trying

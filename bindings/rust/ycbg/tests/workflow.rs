@@ -273,7 +273,7 @@ fn output_text_keeps_a_nul_inside() {
     let emu = Emulator::start_with(20, 30, &[]);
     let client = emu.client();
     let task = client.create(MODEL, "before\0after").expect("create");
-    assert_eq!(task.wait(LONG).expect("wait"), Status::Completed);
+    assert_eq!(task.wait(long()).expect("wait"), Status::Completed);
     assert_eq!(task.output_text().unwrap(), "Echo: before\0after");
     assert_eq!(task.result().unwrap().output_text, "Echo: before\0after");
 }
