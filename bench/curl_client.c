@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include "measure.h"
 
 typedef struct {
     int task;          /* index */
@@ -32,28 +33,6 @@ typedef struct {
     double due;        /* next poll, seconds */
 } task_t;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(struct rusage *ru) {
-    getrusage(RUSAGE_SELF, ru);
-    return ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
-           ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
-}
-
-static int threads_now(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    if (!f) return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1) break;
-    fclose(f);
-    return n;
-}
 
 static size_t on_data(char *p, size_t sz, size_t nm, void *ud) {
     req_t *r = ud;

@@ -17,28 +17,8 @@
 
 #include "ycbg.h"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "measure.h"
 
-static double cpu_s(struct rusage *ru) {
-    getrusage(RUSAGE_SELF, ru);
-    return ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
-           ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
-}
-
-static int threads_now(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    if (!f) return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1) break;
-    fclose(f);
-    return n;
-}
 
 int main(int argc, char **argv) {
     if (argc != 7) {

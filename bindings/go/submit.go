@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"unsafe"
 )
@@ -74,20 +73,10 @@ func (s *submitted) finish(st Status, err error, detached bool) {
 // good later (401, 400, ...) ends the task: Done is closed and Wait returns
 // StatusError with that error.
 func (c *Client) Submit(requestJSON string) (*Task, error) {
-	if c == nil {
-		return nil, argError("nil *Client")
-	}
-	creq, err := cString(requestJSON, "request JSON")
-	if err != nil {
-		return nil, err
-	}
-	defer C.free(unsafe.Pointer(creq))
-	p, ok := c.h.acquire()
-	if !ok {
-		return nil, closedError("client")
-	}
-	defer func() { c.h.release(); runtime.KeepAlive(c) }()
+	return c.withRequest(requestJSON, c.submit)
+}
 
+func (c *Client) submit(p unsafe.Pointer, creq *C.char) (*Task, error) {
 	d := &c.d
 	// d.mu is held across yc_submit (which does not wait for the network)
 	// so the event goroutine cannot see the tag's event before the task is

@@ -141,6 +141,20 @@ func (c *Client) Close() error {
 // library forces "background": true and expands model short names with the
 // folder id. It returns once the server has answered with a response id.
 func (c *Client) CreateBackground(requestJSON string) (*Task, error) {
+	return c.withRequest(requestJSON, func(p unsafe.Pointer, creq *C.char) (*Task, error) {
+		var cerr *C.char
+		tp := C.yc_create_background((*C.yc_client)(p), creq, &cerr)
+		doc := takeString(cerr)
+		if tp == nil {
+			return nil, parseErrorDoc(doc, "yc_create_background")
+		}
+		return newTask(tp), nil
+	})
+}
+
+// withRequest runs call with the live client handle and the request as a C
+// string: the checks CreateBackground and Submit share.
+func (c *Client) withRequest(requestJSON string, call func(p unsafe.Pointer, creq *C.char) (*Task, error)) (*Task, error) {
 	if c == nil {
 		return nil, argError("nil *Client")
 	}
@@ -153,15 +167,8 @@ func (c *Client) CreateBackground(requestJSON string) (*Task, error) {
 	if !ok {
 		return nil, closedError("client")
 	}
-	var cerr *C.char
-	tp := C.yc_create_background((*C.yc_client)(p), creq, &cerr)
-	c.h.release()
-	runtime.KeepAlive(c)
-	doc := takeString(cerr)
-	if tp == nil {
-		return nil, parseErrorDoc(doc, "yc_create_background")
-	}
-	return newTask(tp), nil
+	defer func() { c.h.release(); runtime.KeepAlive(c) }()
+	return call(p, creq)
 }
 
 // Create starts a background response for {"model": model, "input": input}.
