@@ -108,32 +108,16 @@ public func yc_cancel_ex(_ task: UnsafeMutableRawPointer?,
 @_cdecl("yc_submit")
 public func yc_submit(_ client: UnsafeMutableRawPointer?, _ requestJSON: UnsafePointer<CChar>?, _ tag: UInt64,
                       _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer? {
-    errorJSON?.pointee = nil
-    guard let handle = clients.lookup(client) else {
-        report(YCError(.invalidArgument, "yc_submit: client is NULL or not a live yc_client"), to: errorJSON, redactor: nil)
-        return nil
-    }
-    guard let requestJSON else {
-        report(YCError(.invalidArgument, "yc_submit: request_json is NULL"), to: errorJSON, redactor: nil)
-        return nil
-    }
-    let prepared: (task: BackgroundTask, body: [UInt8])
-    do throws(YCError) {
-        prepared = try handle.client.prepareSubmit(requestJSON: bytes(requestJSON))
-    } catch {
-        report(error, to: errorJSON, redactor: handle.client.redactor)
-        return nil
-    }
-    guard let pointer = tasks.register(TaskHandle(prepared.task)) else {
-        report(YCError.outOfHandles, to: errorJSON, redactor: nil)
-        return nil
-    }
-    guard handle.client.drive(prepared.task, tag: tag, token: UInt(bitPattern: pointer), createBody: prepared.body) else {
-        tasks.release(pointer)
-        report(YCError(.network, "yc_submit: the client's I/O thread could not be started"), to: errorJSON, redactor: nil)
-        return nil
-    }
-    return pointer
+    var body: [UInt8] = []
+    return makeTask("yc_submit", client, requestJSON, argumentName: "request_json", errorJSON, { client, text throws(YCError) in
+        let prepared = try client.prepareSubmit(requestJSON: bytes(text))
+        body = prepared.body
+        return prepared.task
+    }, started: { client, task, pointer throws(YCError) in
+        guard client.drive(task, tag: tag, token: UInt(bitPattern: pointer), createBody: body) else {
+            throw YCError(.network, "yc_submit: the client's I/O thread could not be started")
+        }
+    })
 }
 
 @_cdecl("yc_watch")
@@ -220,10 +204,13 @@ private func taskCall(_ function: String, _ task: UnsafeMutableRawPointer?,
 }
 
 /// The shared shape of the task constructors: check the handle and the
-/// argument, run `make`, and register the task or report the error.
+/// argument, run `make`, register the task, run `started` with its handle
+/// (a failure there frees the handle again), or report the error.
 private func makeTask(_ function: String, _ client: UnsafeMutableRawPointer?, _ argument: UnsafePointer<CChar>?,
                       argumentName: String, _ errorJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
-                      _ make: (Client, UnsafePointer<CChar>) throws(YCError) -> BackgroundTask) -> UnsafeMutableRawPointer? {
+                      _ make: (Client, UnsafePointer<CChar>) throws(YCError) -> BackgroundTask,
+                      started: (Client, BackgroundTask, UnsafeMutableRawPointer) throws(YCError) -> Void = { _, _, _ in })
+    -> UnsafeMutableRawPointer? {
     errorJSON?.pointee = nil
     guard let handle = clients.lookup(client) else {
         report(YCError(.invalidArgument, "\(function): client is NULL or not a live yc_client"), to: errorJSON, redactor: nil)
@@ -234,8 +221,15 @@ private func makeTask(_ function: String, _ client: UnsafeMutableRawPointer?, _ 
         return nil
     }
     do throws(YCError) {
-        guard let task = tasks.register(TaskHandle(try make(handle.client, argument))) else { throw YCError.outOfHandles }
-        return task
+        let task = try make(handle.client, argument)
+        guard let pointer = tasks.register(TaskHandle(task)) else { throw YCError.outOfHandles }
+        do throws(YCError) {
+            try started(handle.client, task, pointer)
+        } catch {
+            tasks.release(pointer)
+            throw error
+        }
+        return pointer
     } catch {
         report(error, to: errorJSON, redactor: handle.client.redactor)
         return nil

@@ -145,6 +145,13 @@ case "$mode" in
     build_target=asan
     bindir=$OUT/asan
     need_lib lib-asan "__asan_report_(load|store)" "__ubsan_handle_"
+    # test_oom defines malloc itself to fail chosen allocations; the ASan
+    # runtime that clang links into the program owns malloc too, and the two
+    # cannot both interpose (it crashes before main).  It runs in the plain
+    # and valgrind modes; test_redact fails every exit-path allocation here.
+    kept=()
+    for p in "${PROGRAMS[@]}"; do [ "$p" = test_oom ] || kept+=("$p"); done
+    PROGRAMS=("${kept[@]}")
     export YCBG_TIME_SLACK_MS=$((slack * 2))
     export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-90}
     export YCBG_MEMORY_CYCLES=${YCBG_MEMORY_CYCLES:-600}

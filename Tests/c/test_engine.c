@@ -27,20 +27,6 @@ static bool is_terminal(yc_status s) {
     return s == YC_STATUS_COMPLETED || s == YC_STATUS_FAILED || s == YC_STATUS_CANCELLED || s == YC_STATUS_INCOMPLETE;
 }
 
-/* RSS is judged in plain builds only: ASan's quarantine and valgrind hold
- * freed memory (LeakSanitizer / memcheck judge memory there), as in
- * test_memory.c. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
-
-static bool check_rss(void) {
-    const char *e = getenv("YCBG_MEMORY_NO_RSS");
-    return !SANITIZED && !(e && *e && strcmp(e, "0") != 0);
-}
-
 static int engine_tasks(void) {
     const char *e = getenv("YCBG_ENGINE_TASKS");
     int n = e ? atoi(e) : 0;
@@ -646,7 +632,7 @@ TEST(many_tasks_through_one_client_keep_memory_and_threads_flat) {
     th_note("%d tasks: threads %ld before the client, at most %ld; RSS %ld KiB after half, %ld KiB at the end",
             total, threads0, threads_max, rss_half, rss_end);
     CHECK(threads_max - threads0 <= 1, "the library started %ld threads for one client", threads_max - threads0);
-    if (check_rss())
+    if (pi_rss_meaningful())
         CHECK(rss_end - rss_half < 16 * 1024, "RSS grew by %ld KiB over the second half", rss_end - rss_half);
     else
         th_note("RSS not judged in this build (sanitizer or YCBG_MEMORY_NO_RSS)");

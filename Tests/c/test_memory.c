@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "procinfo.h"
 
 static long rss_kib(void) {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -43,21 +44,6 @@ static int cycles(void) {
  * says nothing under AddressSanitizer (freed memory waits in its quarantine)
  * or valgrind; there LeakSanitizer / memcheck judge memory instead, and
  * YCBG_MEMORY_NO_RSS=1 (set by run.sh) or an ASan build skips the RSS check. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
-
-static bool check_rss(void) {
-    const char *e = getenv("YCBG_MEMORY_NO_RSS");
-    return !SANITIZED && !(e && *e && strcmp(e, "0") != 0);
-}
 
 #define MAX_RSS_GROWTH_KIB (16 * 1024)
 #define MAX_FD_GROWTH 4
@@ -126,7 +112,7 @@ TEST(create_wait_free_cycles_stay_flat) {
             dt / 1000, warm, rss_warm, n, rss_end, rss_end - rss_warm, fds_warm, fds_end);
     printf("# memory: cycles=%d rss_warm_kib=%ld rss_end_kib=%ld rss_growth_kib=%ld fds_warm=%d fds_end=%d\n", n,
            rss_warm, rss_end, rss_end - rss_warm, fds_warm, fds_end);
-    if (check_rss())
+    if (pi_rss_meaningful())
         CHECK(rss_end - rss_warm < MAX_RSS_GROWTH_KIB, "RSS grew by %ld KiB over %d cycles", rss_end - rss_warm,
               n - warm);
     else
@@ -175,7 +161,7 @@ TEST(failing_calls_stay_flat) {
     int fds_end = open_fds();
     th_note("%d rounds of failing calls: RSS %ld -> %ld KiB (growth %ld KiB), fds %d -> %d", n, rss_warm, rss_end,
             rss_end - rss_warm, fds_warm, fds_end);
-    if (check_rss()) CHECK(rss_end - rss_warm < MAX_RSS_GROWTH_KIB, "RSS grew by %ld KiB", rss_end - rss_warm);
+    if (pi_rss_meaningful()) CHECK(rss_end - rss_warm < MAX_RSS_GROWTH_KIB, "RSS grew by %ld KiB", rss_end - rss_warm);
     CHECK(fds_end - fds_warm <= MAX_FD_GROWTH, "open fds grew from %d to %d", fds_warm, fds_end);
     yc_client_free(client);
 }
