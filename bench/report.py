@@ -183,9 +183,9 @@ def main():
         lines += ["## max_in_flight %d, HTTP/2" % k, "",
                   "The same workflow with %d requests in flight instead of %d (ycbg's `max_in_flight`, "
                   "the raw loop's limit). libcurl allows 100 concurrent HTTP/2 streams per connection "
-                  "by default (CURLMOPT_MAX_CONCURRENT_STREAMS); the raw loop raises it to its limit, "
-                  "ycbg leaves the default, so beyond 100 requests in flight it opens more connections "
-                  "(see the TCP conns column)." % (k, s["in_flight"]), "", HEADER]
+                  "by default (CURLMOPT_MAX_CONCURRENT_STREAMS); both the raw loop and ycbg raise it to "
+                  "their limit (ycbg: max_in_flight), so they stay on one connection (see the TCP "
+                  "conns column)." % (k, s["in_flight"]), "", HEADER]
         for r in extra:
             lines.append(fmt_row(r, s, floor_cpu(rows, r["tasks"], r["http_version"], s, k)))
         lines.append("")
