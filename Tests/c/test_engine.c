@@ -70,6 +70,29 @@ static void release_events(yc_event *events, int n) {
     for (int i = 0; i < n; i++) yc_free(events[i].error_json);
 }
 
+/* Submits n tasks with inputs "<prefix> 0" ... and tags 0 ...; false (and a
+ * failure noted) if one is refused. */
+static bool submit_numbered(yc_client *client, const char *prefix, yc_task **tasks, int n) {
+    for (int i = 0; i < n; i++) {
+        char input[32];
+        snprintf(input, sizeof input, "%s %d", prefix, i);
+        tasks[i] = submit(client, input, (uint64_t)i);
+        if (!tasks[i]) return false;
+    }
+    return true;
+}
+
+/* Collects n events and checks that every task completed. */
+static void collect_all_completed(yc_client *client, int n) {
+    yc_event *ev = calloc((size_t)n, sizeof *ev);
+    REQUIRE(ev);
+    int got = collect(client, ev, n);
+    CHECK_INT(got, n);
+    for (int i = 0; i < got; i++) CHECK_STATUS(ev[i].status, YC_STATUS_COMPLETED);
+    release_events(ev, got);
+    free(ev);
+}
+
 /* Connections the emulator accepted between two stats calls a and b (each
  * stats call is a connection of its own and counts itself). */
 static long connections(emu_t *emu) { return emu_stat(emu, "connections"); }
@@ -140,12 +163,7 @@ TEST(client_fd_is_readable_exactly_while_events_are_pending) {
     CHECK(!fd_readable(fd, 0), "readable before any event");
     enum { N = 12 };
     yc_task *tasks[N];
-    for (int i = 0; i < N; i++) {
-        char input[32];
-        snprintf(input, sizeof input, "fd %d", i);
-        tasks[i] = submit(client, input, (uint64_t)i);
-        REQUIRE(tasks[i]);
-    }
+    REQUIRE(submit_numbered(client, "fd", tasks, N));
     int got = 0;
     bool tags[N] = {false};
     double t0 = th_now_ms();
@@ -483,12 +501,7 @@ TEST(client_free_while_tasks_are_driven) {
     REQUIRE(client);
     enum { N = 6 };
     yc_task *tasks[N];
-    for (int i = 0; i < N; i++) {
-        char input[32];
-        snprintf(input, sizeof input, "orphan %d", i);
-        tasks[i] = submit(client, input, (uint64_t)i);
-        REQUIRE(tasks[i]);
-    }
+    REQUIRE(submit_numbered(client, "orphan", tasks, N));
     yc_client_free(client);
     for (int i = 0; i < N; i++) {
         CHECK_STATUS(yc_wait(tasks[i], 20000), YC_STATUS_COMPLETED);
@@ -571,17 +584,8 @@ TEST(max_in_flight_bounds_concurrent_requests) {
     long overhead = b - a;
     enum { N = 10 };
     yc_task *tasks[N];
-    for (int i = 0; i < N; i++) {
-        char input[32];
-        snprintf(input, sizeof input, "paced %d", i);
-        tasks[i] = submit(client, input, (uint64_t)i);
-        REQUIRE(tasks[i]);
-    }
-    yc_event ev[N];
-    int got = collect(client, ev, N);
-    CHECK_INT(got, N);
-    for (int i = 0; i < got; i++) CHECK_STATUS(ev[i].status, YC_STATUS_COMPLETED);
-    release_events(ev, got);
+    REQUIRE(submit_numbered(client, "paced", tasks, N));
+    collect_all_completed(client, N);
     long used = connections(emu) - b - overhead;
     th_note("%d tasks with max_in_flight 2 used %ld connection(s)", N, used);
     CHECK(used >= 1 && used <= 2, "%ld connections: more than 2 requests ran at once", used);
@@ -650,12 +654,7 @@ TEST(fixed_rates_space_out_creates_and_polls) {
     enum { N = 6 };
     yc_task *tasks[N];
     double t0 = th_now_ms();
-    for (int i = 0; i < N; i++) {
-        char input[32];
-        snprintf(input, sizeof input, "paced %d", i);
-        tasks[i] = submit(client, input, (uint64_t)i);
-        REQUIRE(tasks[i]);
-    }
+    REQUIRE(submit_numbered(client, "paced", tasks, N));
     /* The sixth create may leave no sooner than 5 / 10 s after the first. */
     bool all_ids = false;
     for (int k = 0; k < 3000 && !all_ids; k++) {
@@ -691,17 +690,8 @@ TEST(a_429_slows_the_whole_client_and_every_task_completes_once) {
                    " {\"match\": \"retrieve\", \"kind\": \"status\", \"status\": 429, \"retry_after_ms\": \"100\", \"count\": 3}]");
     enum { N = 20 };
     yc_task *tasks[N];
-    for (int i = 0; i < N; i++) {
-        char input[32];
-        snprintf(input, sizeof input, "quota %d", i);
-        tasks[i] = submit(client, input, (uint64_t)i);
-        REQUIRE(tasks[i]);
-    }
-    yc_event ev[N];
-    int got = collect(client, ev, N);
-    CHECK_INT(got, N);
-    for (int i = 0; i < got; i++) CHECK_STATUS(ev[i].status, YC_STATUS_COMPLETED);
-    release_events(ev, got);
+    REQUIRE(submit_numbered(client, "quota", tasks, N));
+    collect_all_completed(client, N);
     CHECK_INT(emu_stat(emu, "faults_applied"), 6);
     /* Each 429 on a create is one more create request, and no job twice. */
     CHECK_INT(creates(emu), N + 3);
@@ -804,12 +794,7 @@ TEST(an_unknown_quota_is_met_with_few_429s) {
     yc_task **tasks = calloc((size_t)n, sizeof *tasks);
     yc_event *ev = calloc((size_t)n, sizeof *ev);
     REQUIRE(tasks && ev);
-    for (int i = 0; i < n; i++) {
-        char input[32];
-        snprintf(input, sizeof input, "quota %d", i);
-        tasks[i] = submit(client, input, (uint64_t)i);
-        REQUIRE(tasks[i]);
-    }
+    REQUIRE(submit_numbered(client, "quota", tasks, n));
     int got = 0;
     double t0 = th_now_ms();
     while (got < n && th_now_ms() - t0 < 120000) {
