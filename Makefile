@@ -8,6 +8,7 @@
 #   .build-test  debug: the core unit tests only, no SwiftNIO (make test)
 #   .build-asan  release + AddressSanitizer: build/lib-asan  (make lib-asan)
 #   .build-fuzz  debug + libFuzzer/ASan: yc-fuzz             (fuzz/run.sh)
+#   .build-cli   release, static Swift runtime: the ycbg tool (make cli)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -37,10 +38,10 @@ SWIFT_ASAN_FLAGS := -c release --product ycbg --scratch-path .build-asan \
 	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
 	-Xlinker -soname=libycbg.so.0
 
-.PHONY: all lib lib-asan emulator emulator-tls header pkgconfig deps deps-demo deps-test demo test test-build \
+.PHONY: all lib cli lib-asan emulator emulator-tls header pkgconfig deps deps-demo deps-test demo test test-build \
         install uninstall clean fuzz wheel bench
 
-all: lib header pkgconfig emulator
+all: lib header pkgconfig emulator cli
 
 deps:
 	@scripts/install-deps.sh build
@@ -72,6 +73,15 @@ lib-asan: deps
 	@mkdir -p $(BUILD)/lib-asan
 	cp .build-asan/release/libycbg.so $(BUILD)/lib-asan/libycbg.so.0
 	ln -sf libycbg.so.0 $(BUILD)/lib-asan/libycbg.so
+
+# The command-line tool, build/bin/ycbg: the Swift core and swift-argument-parser, with the Swift
+# runtime linked in (it runs where libycbg.so does).
+cli: deps
+	swift build -c release --product ycbg-cli --static-swift-stdlib --scratch-path .build-cli
+	@mkdir -p $(BUILD)/bin
+	cp .build-cli/release/ycbg-cli $(BUILD)/bin/ycbg.tmp
+	strip --strip-unneeded $(BUILD)/bin/ycbg.tmp
+	mv -f $(BUILD)/bin/ycbg.tmp $(BUILD)/bin/ycbg
 
 emulator: deps
 	swift build -c release --product yc-emulator --scratch-path .build-emu
@@ -127,8 +137,9 @@ wheel: lib
 
 # ---------------------------------------------------------------- install
 
-install: lib header
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: lib header cli
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/bin/ycbg $(DESTDIR)$(PREFIX)/bin/ycbg
 	install -m 755 $(LIBDIR)/libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so.0
 	ln -sf libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so
 	install -m 644 include/ycbg.h $(DESTDIR)$(PREFIX)/include/ycbg.h
@@ -136,8 +147,8 @@ install: lib header
 	@if [ -z "$(DESTDIR)" ] && [ -n "$(LDCONFIG)" ] && command -v "$(LDCONFIG)" >/dev/null; then "$(LDCONFIG)" || true; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so \
+	rm -f $(DESTDIR)$(PREFIX)/bin/ycbg $(DESTDIR)$(PREFIX)/lib/libycbg.so.0 $(DESTDIR)$(PREFIX)/lib/libycbg.so \
 	      $(DESTDIR)$(PREFIX)/include/ycbg.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/ycbg.pc
 
 clean:
-	rm -rf build .build .build-lib .build-emu .build-emu-tls .build-fuzz .build-test .build-asan
+	rm -rf build .build .build-lib .build-emu .build-emu-tls .build-fuzz .build-test .build-asan .build-cli

@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "yc-emulator", targets: ["YCEmulator"]),
         // libFuzzer harness for the boundary parsers (fuzz/run.sh); a corpus replayer otherwise.
         .executable(name: "yc-fuzz", targets: ["YCFuzz"]),
+        // The command-line tool (make: build/bin/ycbg): run, submit, status, wait, cancel, result, batch.
+        .executable(name: "ycbg-cli", targets: ["YCBGCLI"]),
     ],
     // TLS: the emulator's --tls-cert/--tls-key (swift-nio-ssl, i.e. BoringSSL). Off by default so
     // that the library, the demo and most tests never compile BoringSSL; `make emulator-tls` builds
@@ -20,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         // TLS for the emulator only, with the TLS trait; the library uses libcurl's TLS.
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // Command-line parsing for the ycbg tool only.
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
@@ -47,6 +51,11 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["TLS"])),
         ]),
         .executableTarget(name: "YCFuzz", dependencies: ["YCBGCore"]),
+        // The ycbg command-line tool, over the Swift core (not the C ABI).
+        .executableTarget(name: "YCBGCLI", dependencies: [
+            "YCBGCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "YCBGCoreTests", dependencies: ["YCBGCore"]),
     ]
 )

@@ -83,6 +83,8 @@ public final class JSON: @unchecked Sendable {
         }
     }
     public static func integer(_ v: Int) -> JSON { JSON(owning: json_integer(json_int_t(v))) }
+    /// null for NaN and infinities, which JSON cannot hold.
+    public static func number(_ v: Double) -> JSON { json_real(v).map { JSON(owning: $0) } ?? null() }
     public static func bool(_ v: Bool) -> JSON { JSON(owning: v ? json_true() : json_false()) }
     public static func null() -> JSON { JSON(owning: json_null()) }
 

@@ -1,0 +1,77 @@
+import Glibc
+
+/// A file's whole content ("-": standard input), or a usage failure naming
+/// `what` and the reason.
+func readFile(_ path: String, what: String) throws -> [UInt8] {
+    let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw CLIFailure(.usage, "\(what) \(path): \(String(cString: strerror(errno)))") }
+    defer { if fd != STDIN_FILENO { close(fd) } }
+    guard let bytes = readAll(fd) else {
+        throw CLIFailure(.usage, "\(what) \(path): \(String(cString: strerror(errno)))")
+    }
+    return bytes
+}
+
+/// Everything readable from `fd` until end of file; nil on a read error.
+func readAll(_ fd: Int32) -> [UInt8]? {
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n == 0 { return bytes }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return nil
+        }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+}
+
+/// A file opened for appending whole records, made durable by `sync()`.
+final class AppendFile {
+    let path: String
+    private let fd: Int32
+
+    /// Creates the file when missing (mode 0600: it may hold prompts).
+    init(path: String, what: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CLIFailure(.usage, "\(what) \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
+
+    /// Writes all of `bytes` (one record; O_APPEND keeps it in one place).
+    func append(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CLIFailure(.localIO, "writing \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+    }
+
+    /// Everything appended so far is on disk when this returns.
+    func sync() throws {
+        guard fsync(fd) == 0 else {
+            throw CLIFailure(.localIO, "fsync \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Writes `text` to standard error as is (unbuffered, whole).
+func writeStderr(_ text: String) {
+    var text = text
+    text.withUTF8 { utf8 in
+        var offset = 0
+        while offset < utf8.count {
+            let n = write(STDERR_FILENO, utf8.baseAddress! + offset, utf8.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}
