@@ -78,3 +78,7 @@ struct ClientOptions: ParsableArguments {
         }
     }
 }
+
+/// The model when a command or a batch line names none; the library expands
+/// a short name to gpt://<folder_id>/… .
+let defaultModel = "yandexgpt/latest"
