@@ -52,6 +52,7 @@ run "fuzzing the boundary parsers (60 s per target)" env "${proxy_env[@]}" fuzz/
 run "Python environment (pinned: Tests/requirements.txt)" env "${proxy_env[@]}" scripts/python-env.sh test
 run "emulator: schema and openai SDK (pytest)" build/venv/bin/python -m pytest -q Tests/emulator
 run "ycbg command-line tool (pytest)" build/venv/bin/python -m pytest -q Tests/cli
+run "Dask example on a local cluster (pytest)" build/venv/bin/python -m pytest -q Tests/dask
 run "standalone: the suites that read files run from a bare git archive" Tests/standalone/run.sh
 if [ -d bindings/python/tests ]; then
   run "Python binding (pytest)" build/venv/bin/python -m pytest -q bindings/python/tests
