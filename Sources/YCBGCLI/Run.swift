@@ -58,8 +58,9 @@ struct Run: ParsableCommand {
         if case .interrupted = end, cancelOnInterrupt {
             line.end()
             let (status, error) = task.cancelEx()
-            let outcome = error.map { "the cancel failed (" + CLIFailure($0, redactor: client.redactor).message + ")" }
-                ?? "\(id) is \(status.name)"
+            let outcome = error.map {
+                "cancelling \(id) failed (\(CLIFailure($0, redactor: client.redactor).message)); \(pickUpHint(id))"
+            } ?? "\(id) is \(status.name)"
             throw CLIFailure(.interrupted, "interrupted: \(outcome)")
         }
         let status = try conclude(end, id: id, line: line, redactor: client.redactor)
