@@ -74,7 +74,7 @@ struct ClientOptions: ParsableArguments {
         do {
             return try Client(configJSON: config.serialized())
         } catch {
-            throw CLIFailure(ExitStatus(error: error), "\(error.kind.rawValue): \(error.message)")
+            throw CLIFailure(ExitStatus(error: error), CLIFailure.describe(error))
         }
     }
 }

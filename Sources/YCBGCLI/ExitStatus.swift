@@ -40,7 +40,8 @@ enum ExitStatus: Int32 {
           1    the job failed or is incomplete (batch: at least one line did not complete)
           2    usage or configuration error
           3    the job was cancelled
-          4    timed out (the job goes on running on the server)
+          4    not finished: timed out, or the job is still queued or in progress
+               (it goes on running on the server)
           5    network or API error
           6    a local file could not be written
           130  interrupted (Ctrl-C)
@@ -59,10 +60,17 @@ struct CLIFailure: Error {
 
     /// A library error, with every credential the client knows masked.
     init(_ error: YCError, redactor: Redactor) {
-        self.init(ExitStatus(error: error), redactor.redact("\(error.kind.rawValue): \(error.message)"))
+        self.init(ExitStatus(error: error), redactor.redact(CLIFailure.describe(error)))
     }
 
+    /// "kind: message", without repeating a kind the message starts with.
+    static func describe(_ error: YCError) -> String {
+        let kind = error.kind.rawValue
+        return error.message.hasPrefix(kind + ":") ? error.message : "\(kind): \(error.message)"
+    }
+
+    /// An empty message only sets the exit status.
     func report() {
-        writeStderr("ycbg: \(message)\n")
+        if !message.isEmpty { writeStderr("ycbg: \(message)\n") }
     }
 }

@@ -63,12 +63,17 @@ final class AppendFile {
 }
 
 /// Writes `text` to standard error as is (unbuffered, whole).
-func writeStderr(_ text: String) {
+func writeStderr(_ text: String) { writeWhole(STDERR_FILENO, text) }
+
+/// Writes `text` to standard output as is (unbuffered, whole).
+func writeStdout(_ text: String) { writeWhole(STDOUT_FILENO, text) }
+
+private func writeWhole(_ fd: Int32, _ text: String) {
     var text = text
     text.withUTF8 { utf8 in
         var offset = 0
         while offset < utf8.count {
-            let n = write(STDERR_FILENO, utf8.baseAddress! + offset, utf8.count - offset)
+            let n = write(fd, utf8.baseAddress! + offset, utf8.count - offset)
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             offset += n

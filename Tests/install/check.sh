@@ -53,6 +53,13 @@ make -s install DESTDIR="$tmp/stage" PREFIX=/opt/ycbg >/dev/null
 check "DESTDIR staging" '[ -f "$tmp/stage/opt/ycbg/lib/libycbg.so.0" ] && [ -f "$tmp/stage/opt/ycbg/include/ycbg.h" ]'
 check "staged pc names the final prefix" 'grep -qx "prefix=/opt/ycbg" "$tmp/stage/opt/ycbg/lib/pkgconfig/ycbg.pc"'
 check "nothing installed outside DESTDIR" '[ ! -e /opt/ycbg ]'
+# The ycbg tool: static Swift runtime, over the Swift core (not libycbg.so),
+# so it runs from the staged tree with nothing else installed.
+version=$(sed -n 's/^#define YCBG_VERSION_[A-Z]* *\([0-9]*\).*/\1/p' include/ycbg.h | paste -sd.)
+check "ycbg tool staged under DESTDIR, runs --version ($version)" \
+  '[ -x "$tmp/stage/opt/ycbg/bin/ycbg" ] && [ "$(env -i "$tmp/stage/opt/ycbg/bin/ycbg" --version)" = "$version" ]'
+check "the ycbg tool needs no Swift runtime nor libycbg.so" \
+  '! ldd "$tmp/stage/opt/ycbg/bin/ycbg" | grep -E "libswift|libycbg" >/dev/null'
 check "the staged tree builds and runs a program (PKG_CONFIG_SYSROOT_DIR, LD_LIBRARY_PATH)" \
   'cc "$tmp/prog.c" $(PKG_CONFIG_SYSROOT_DIR="$tmp/stage" PKG_CONFIG_PATH="$tmp/stage/opt/ycbg/lib/pkgconfig" pkg-config --cflags --libs ycbg) -o "$tmp/prog3" &&
    LD_LIBRARY_PATH="$tmp/stage/opt/ycbg/lib" "$tmp/prog3" | grep "ycbg .* ok" >/dev/null'
