@@ -154,6 +154,35 @@ def test_bad_lines_are_reported_with_their_numbers_and_strict_sends_nothing(emul
     assert "API_KEY" not in result.stderr and "test-key" not in json.dumps(errors)
 
 
+def test_resume_cuts_torn_lines_and_polls_journaled_ids_instead_of_creating(emulator, tmp_path):
+    n = 6
+    inp = write_lines(tmp_path / "in.jsonl", [short(i) for i in range(n)])
+    out = tmp_path / "out.jsonl"
+    journal = Path(str(out) + ".journal")
+    assert run_batch(emulator, inp, out).returncode == 0
+    lines = out.read_text().splitlines(keepends=True)
+    lost = json.loads(lines[-1])
+    # A crash that tore the last output line and the journal's last record.
+    out.write_text("".join(lines[:-1]) + lines[-1][:40])
+    with journal.open("a") as f:
+        f.write('{"custom_id": "line-0", "ke')
+    result = run_batch(emulator, inp, out)
+    assert result.returncode == 0, result.stderr
+    after = read_jsonl(out)  # every line parses: the torn one was cut off
+    assert collections.Counter(line["custom_id"] for line in after) == collections.Counter(f"line-{i}" for i in range(n))
+    redone = [line for line in after if line["custom_id"] == lost["custom_id"]][0]
+    assert redone["response"]["body"]["id"] == lost["response"]["body"]["id"]  # polled by its journaled id
+    assert created_jobs(emulator) == n
+    assert journal.read_text().endswith("\n")
+
+
+def test_an_output_that_cannot_be_written_is_a_local_file_error(emulator, tmp_path):
+    inp = write_lines(tmp_path / "in.jsonl", [short(0)])
+    result = run_batch(emulator, inp, tmp_path / "no-such-dir" / "out.jsonl")
+    assert result.returncode == 6, result.stderr
+    assert "no-such-dir" in result.stderr
+
+
 def test_faults_and_a_create_quota_still_give_every_line_one_job(start, tmp_path):
     emulator = start(*FAST, "--quota-create-rps", "40", "--quota-burst", "5")
     emulator.add_faults([
