@@ -63,6 +63,10 @@ struct BatchCommand: ParsableCommand {
     @Flag(help: "Exit with status 2 before sending anything if any input line is bad.")
     var strict = false
 
+    @Option(help: ArgumentHelp("Lines running at once at most (created, not finished): bounds memory.",
+                               valueName: "n"))
+    var maxRunning: Int = 2000
+
     @Option(help: ArgumentHelp("Only the lines whose custom_id hashes to K of N (FNV-1a 64 mod N, K from 0).",
                                valueName: "K/N"))
     var shard: String?
@@ -70,6 +74,7 @@ struct BatchCommand: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func validate() throws {
+        if maxRunning < 1 { throw ValidationError("--max-running must be at least 1") }
         if let shard, Shard(shard) == nil {
             throw ValidationError("--shard must be K/N with 0 <= K < N, e.g. 0/4")
         }
@@ -81,7 +86,8 @@ struct BatchCommand: ParsableCommand {
         let errorsPath = errors ?? BatchCommand.defaultErrorsPath(output)
         var run = try BatchRun(client: client, inputPath: input, outputPath: output,
                                journalPath: journal ?? output + ".journal", errorsPath: errorsPath,
-                               model: model, shard: shard.flatMap(Shard.init), strict: strict)
+                               model: model, shard: shard.flatMap(Shard.init), strict: strict,
+                               maxRunning: maxRunning)
         let status = try run.execute()
         Glibc.exit(status.rawValue)
     }
@@ -117,6 +123,7 @@ struct BatchRun {
     private let model: String
     private let shard: Shard?
     private let strict: Bool
+    private let maxRunning: Int
 
     /// A line being driven by the client.
     private struct Slot {
@@ -139,7 +146,8 @@ struct BatchRun {
     private var creating = 0
 
     init(client: Client, inputPath: String, outputPath: String, journalPath: String, errorsPath: String,
-         model: String, shard: Shard?, strict: Bool) throws {
+         model: String, shard: Shard?, strict: Bool, maxRunning: Int) throws {
+        self.maxRunning = maxRunning
         self.client = client
         self.inputPath = inputPath
         self.outputPath = outputPath
@@ -203,25 +211,12 @@ struct BatchRun {
         }
         try output.sync()
 
-        for (customID, id) in attach {
-            let tag = nextTag
-            nextTag += 1
-            do throws(YCError) {
-                let task = try client.prepareWatch(responseID: id)
-                guard client.drive(task, tag: tag, token: 0) else {
-                    throw YCError(.network, "the client's I/O thread could not be started")
-                }
-                slots[tag] = Slot(customID: customID, created: true)
-            } catch {
-                try fail(customID, error, output: output)
-            }
-        }
-
         // The loop: keep up to max_in_flight creates waiting for their
         // answer, write each event's line, journal each id.
         let window = max(1, client.api.config.maxInFlight)
         var pace = CreatePace(perSecond: client.api.config.maxCreatesPerSecond)
         var head = 0
+        var attachHead = 0
         var stopping = false
         var lastSyncMs = Clock.nowMs()
         while true {
@@ -230,20 +225,26 @@ struct BatchRun {
                 progress.message("interrupted: no new creates; waiting for the \(creating) sent to be answered "
                                  + "(Ctrl-C again leaves at once)")
             }
-            if !stopping && head < queue.count && creating < window, case let allowed = pace.take(window - creating),
-               allowed > 0 {
+            // Jobs of earlier runs first; then new creates.
+            while !stopping && attachHead < attach.count && slots.count < maxRunning {
+                try watch(attach[attachHead].customID, attach[attachHead].id, output: output)
+                attachHead += 1
+            }
+            let canCreate = !stopping && attachHead == attach.count && head < queue.count && creating < window
+                && slots.count < maxRunning
+            if canCreate, case let allowed = pace.take(min(window - creating, maxRunning - slots.count)), allowed > 0 {
                 let group = queue[head..<min(queue.count, head + allowed)]
                 head += group.count
                 try submit(Array(group), journal: journal, output: output)
                 if head == queue.count { queue = []; head = 0 }
             }
-            counts.queued = queue.count - head
+            counts.queued = queue.count - head + attach.count - attachHead
             counts.running = slots.count
             progress.update(counts)
-            if slots.isEmpty && (queue.count == head || stopping) { break }
+            if slots.isEmpty && ((queue.count == head && attachHead == attach.count) || stopping) { break }
             if stopping && creating == 0 { break }
 
-            let waitMs = !stopping && head < queue.count && creating < window ? pace.msToNext : 100
+            let waitMs = canCreate ? pace.msToNext : 100
             let events = client.nextEvents(max: 512, timeoutMs: min(100, waitMs))
             try journalCreated(journal)
             for event in events {
@@ -262,7 +263,7 @@ struct BatchRun {
         try journal.sync()
         try output.sync()
 
-        counts.queued = queue.count - head
+        counts.queued = queue.count - head + attach.count - attachHead
         counts.running = slots.count
         let errorLines = try BatchOutput.writeErrors(errorsPath, from: outputPath, extra: extraErrors)
         var summary = BatchSummary(counts: counts, wallMs: Clock.nowMs() - startedMs,
@@ -274,6 +275,21 @@ struct BatchRun {
         progress.finish(summary)
         if stopping { return .interrupted }
         return counts.failed > 0 || counts.completed < counts.total ? .failedOrIncomplete : .completed
+    }
+
+    /// Has the client poll a job an earlier run created.
+    private mutating func watch(_ customID: String, _ id: String, output: BatchOutput) throws {
+        let tag = nextTag
+        nextTag += 1
+        do throws(YCError) {
+            let task = try client.prepareWatch(responseID: id)
+            guard client.drive(task, tag: tag, token: 0) else {
+                throw YCError(.network, "the client's I/O thread could not be started")
+            }
+            slots[tag] = Slot(customID: customID, created: true)
+        } catch {
+            try fail(customID, error, output: output)
+        }
     }
 
     /// Journals the keys of `group` (one fsync), then hands their creates

@@ -196,7 +196,8 @@ def test_faults_and_a_create_quota_still_give_every_line_one_job(start, tmp_path
     n = 120
     inp = write_lines(tmp_path / "in.jsonl", [short(i) for i in range(n)])
     out = tmp_path / "out.jsonl"
-    result = run_batch(emulator, inp, out, "--trust-idempotency-key", "--max-in-flight", "16", timeout=90)
+    result = run_batch(emulator, inp, out, "--trust-idempotency-key", "--max-in-flight", "16", "--max-running", "30",
+                       timeout=90)
     assert result.returncode == 0, result.stderr
     lines = read_jsonl(out)
     assert collections.Counter(line["custom_id"] for line in lines) == collections.Counter(f"line-{i}" for i in range(n))
