@@ -265,6 +265,33 @@ def test_ctrl_c_stops_and_the_printed_command_resumes(start, tmp_path):
     assert created_jobs(emulator) == n
 
 
+def test_second_ctrl_c_leaves_at_once_and_the_journal_still_resumes(start, tmp_path):
+    emulator = start("--queue-ms", "100", "--work-ms", "300")
+    n = 60
+    inp = write_lines(tmp_path / "in.jsonl", [short(i) for i in range(n)])
+    out = tmp_path / "out.jsonl"
+    journal = Path(str(out) + ".journal")
+    args = ["--creates-per-second", "20", "--trust-idempotency-key"]
+    process = subprocess.Popen(batch_cmd(inp, out, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=cli_env(emulator))
+    deadline = time.monotonic() + 20 + SLACK
+    while time.monotonic() < deadline and len(read_jsonl(journal)) < 10:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=10 + SLACK)
+    assert process.returncode == 130, stderr
+    assert len(read_jsonl(out)) < n
+    again = run_batch(emulator, inp, out, *args)
+    assert again.returncode == 0, again.stderr
+    lines = read_jsonl(out)
+    assert collections.Counter(line["custom_id"] for line in lines) == collections.Counter(f"line-{i}" for i in range(n))
+    for line in lines:
+        check_answered(line, "prompt " + line["custom_id"].split("-")[1])
+    assert created_jobs(emulator) == n
+
+
 def kill_runs(emulator, inp: Path, out: Path, args: list[str], kills: int, seed: int) -> dict:
     """Runs the batch, killing it with SIGKILL after a random delay, `kills` times; then runs it to its end."""
     rng = random.Random(seed)
