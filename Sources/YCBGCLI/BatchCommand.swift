@@ -222,8 +222,8 @@ struct BatchRun {
         while true {
             if Interrupts.requested && !stopping {
                 stopping = true
-                progress.message("interrupted: no new creates; waiting for the \(creating) sent to be answered "
-                                 + "(Ctrl-C again leaves at once)")
+                progress.message("interrupted: no new creates; waiting for the answers to the \(creating) creates "
+                                 + "already handed to the client (Ctrl-C again leaves at once)")
             }
             // Jobs of earlier runs first; then new creates.
             while !stopping && attachHead < attach.count && slots.count < maxRunning {
