@@ -10,7 +10,8 @@ struct Ycbg: ParsableCommand {
         abstract: "Run Yandex Cloud AI Studio text generation in background mode.",
         discussion: ExitStatus.helpText,
         version: Version.string,
-        subcommands: [Run.self, Submit.self, Status.self, Wait.self, Cancel.self, ResultCommand.self])
+        subcommands: [Run.self, Submit.self, Status.self, Wait.self, Cancel.self, ResultCommand.self,
+                      BatchCommand.self])
 
     /// ArgumentParser's own `main` exits 64 on a usage error; ycbg's codes
     /// are `ExitStatus`, and a failure of a command is one line on stderr.

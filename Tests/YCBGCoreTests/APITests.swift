@@ -269,3 +269,18 @@ import Testing
         #expect(err?["message"]?.stringValue?.contains("secret-key-123") == false)
     }
 }
+
+@Suite struct PrepareWatchTests {
+    @Test func aKnownIDGivesAnUnfetchedTaskAndABadOneIsRefused() throws {
+        let client = try Client(configJSON: #"{"api_key": "k", "base_url": "http://127.0.0.1:1/v1"}"#)
+        let task = try client.prepareWatch(responseID: "resp-42")
+        #expect(task.id == "resp-42")
+        #expect(task.idCString.map { String(cString: $0) } == "resp-42")
+        #expect(task.status == .queued)
+        for bad in ["", "a\nb", String(repeating: "x", count: 1025)] {
+            #expect(throws: YCError.self) { try client.prepareWatch(responseID: bad) }
+        }
+        let scripted = Client(config: try makeConfig(), transport: ScriptedTransport([]))
+        #expect(throws: YCError.self) { try scripted.prepareWatch(responseID: "resp-42") }
+    }
+}
