@@ -10,7 +10,7 @@ struct Ycbg: ParsableCommand {
         abstract: "Run Yandex Cloud AI Studio text generation in background mode.",
         discussion: ExitStatus.helpText,
         version: Version.string,
-        subcommands: [])
+        subcommands: [BatchCommand.self])
 
     /// ArgumentParser's own `main` exits 64 on a usage error; ycbg's codes
     /// are `ExitStatus`, and a failure of a command is one line on stderr.

@@ -49,6 +49,14 @@ public final class BackgroundTask: @unchecked Sendable {
         self.state = Locked(State())
     }
 
+    /// A task for a response the server already has, not fetched yet
+    /// (Client.prepareWatch): the engine's first poll fills it in.
+    init(client: Client, knownID id: String) {
+        self.client = client
+        self.state = Locked(State(id: id))
+        setIDCString(id)
+    }
+
     deinit {
         free(UnsafeMutableRawPointer(bitPattern: idCStringBits.load(ordering: .acquiring)))
     }

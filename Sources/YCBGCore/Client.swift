@@ -49,14 +49,27 @@ public final class Client: Sendable {
 
     /// A task for an existing response id, with its current state fetched.
     public func attach(responseID id: String) throws(YCError) -> BackgroundTask {
-        guard !id.isEmpty, id.utf8.count <= 1024, isHeaderSafe(id) else {
-            throw YCError(.invalidArgument, "response_id must be a non-empty id without control characters")
-        }
+        try checkResponseID(id)
         let answer = try api.retrieve(id: id)
         guard answer.object.id == id else {
             throw YCError(.protocol, "the server answered for id '\(answer.object.id)' when asked for '\(id)'")
         }
         return BackgroundTask(client: self, first: answer)
+    }
+
+    /// A task for an existing response id, with nothing fetched yet (QUEUED
+    /// until its first poll): for `drive`, which polls it like a created
+    /// one. Nothing is sent here.
+    public func prepareWatch(responseID id: String) throws(YCError) -> BackgroundTask {
+        try checkResponseID(id)
+        guard host != nil else { throw YCError(.invalidArgument, "this client has no I/O engine") }
+        return BackgroundTask(client: self, knownID: id)
+    }
+
+    private func checkResponseID(_ id: String) throws(YCError) {
+        guard !id.isEmpty, id.utf8.count <= 1024, isHeaderSafe(id) else {
+            throw YCError(.invalidArgument, "response_id must be a non-empty id without control characters")
+        }
     }
 
     // MARK: - Many tasks
@@ -70,12 +83,18 @@ public final class Client: Sendable {
     }
 
     /// Has the engine drive `task` until its event (`createBody`: send that
-    /// create first). False if the task was driven before, belongs to
-    /// another client, or the engine cannot start.
-    public func drive(_ task: BackgroundTask, tag: UInt64, token: UInt, createBody: [UInt8]? = nil) -> Bool {
+    /// create first, with `idempotencyKey` on it and on every resend, or a
+    /// new key when nil). `onCreated` runs on the I/O thread when the server
+    /// first answers the create, with the tag and the response id; it must
+    /// be cheap (enqueue and return). False if the task was driven before,
+    /// belongs to another client, or the engine cannot start.
+    public func drive(_ task: BackgroundTask, tag: UInt64, token: UInt, createBody: [UInt8]? = nil,
+                      idempotencyKey: String? = nil,
+                      onCreated: (@Sendable (_ tag: UInt64, _ id: String) -> Void)? = nil) -> Bool {
         guard task.client === self, let engine = host?.engine() else { return false }
         let driven = DrivenTask(task: task, tag: tag, token: token, createBody: createBody,
-                                timeoutMs: api.config.taskTimeoutMs)
+                                timeoutMs: api.config.taskTimeoutMs, idempotencyKey: idempotencyKey,
+                                onCreated: onCreated)
         guard task.beginDriving(driven) else { return false }
         guard engine.drive(driven) else {
             task.endDriving(error: YCError(.network, "the client's I/O thread could not be started"))

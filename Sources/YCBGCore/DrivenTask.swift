@@ -21,8 +21,11 @@ final class DrivenTask: TimerItem, @unchecked Sendable { // mutable state: I/O t
 
     /// The create's body while the server has not answered it.
     var createBody: [UInt8]?
-    /// The same on every resend of this create.
-    let idempotencyKey = RandomUUID.make()
+    /// The same on every resend of this create (the caller's, or a new one).
+    let idempotencyKey: String
+    /// Called on the I/O thread when the server first answers the create
+    /// (the task has its id then); it must be cheap and must not block.
+    let onCreated: (@Sendable (_ tag: UInt64, _ id: String) -> Void)?
     /// Resends of the create, and 429s met by it, so far.
     var createRetries = 0
     var createThrottled = 0
@@ -36,8 +39,11 @@ final class DrivenTask: TimerItem, @unchecked Sendable { // mutable state: I/O t
     var inFlight = false
     var finished = false
 
-    init(task: BackgroundTask, tag: UInt64, token: UInt, createBody: [UInt8]?, timeoutMs: Int) {
+    init(task: BackgroundTask, tag: UInt64, token: UInt, createBody: [UInt8]?, timeoutMs: Int,
+         idempotencyKey: String? = nil, onCreated: (@Sendable (_ tag: UInt64, _ id: String) -> Void)? = nil) {
         self.task = task
+        self.idempotencyKey = idempotencyKey ?? RandomUUID.make()
+        self.onCreated = onCreated
         self.tag = tag
         self.token = token
         self.createBody = createBody

@@ -340,6 +340,7 @@ final class Engine: @unchecked Sendable {
             case .answer(let answer):
                 let status = try d.task.apply(answer)
                 d.createBody = nil
+                d.onCreated?(d.tag, answer.object.id)
                 if status.isTerminal { finish(d, status, error: nil); return }
                 d.due(at: d.task.schedule(after: answer.pollAfterMs))
                 polls.insert(d)

@@ -1,6 +1,6 @@
 /// Random (version 4) UUIDs for x-client-request-id and Idempotency-Key.
-enum RandomUUID {
-    static func make() -> String {
+public enum RandomUUID {
+    public static func make() -> String {
         var g = SystemRandomNumberGenerator()
         var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
         bytes[6] = (bytes[6] & 0x0f) | 0x40
