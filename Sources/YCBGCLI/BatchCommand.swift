@@ -27,11 +27,12 @@ struct BatchCommand: ParsableCommand {
             before sending anything instead. The errors file (--errors, default OUT with ".jsonl" replaced \
             by ".errors.jsonl") is rewritten at the end of each run with every error line.
 
-            The journal (--journal, default OUT.journal) records each create's Idempotency-Key before it is \
+            The journal (--journal, default the output's path + ".journal") records each create's Idempotency-Key before it is \
             sent and the response id once the server answers. Run the same command again after a crash or \
             Ctrl-C: lines already in the output are skipped, journaled jobs are picked up, not created again. \
             A create whose answer was lost is resent with the same key only with --trust-idempotency-key; \
-            otherwise that line becomes an error line (the job may exist), never a second job.
+            otherwise that line becomes a "create_unconfirmed" error line (the job may exist), never a \
+            second job; a kill can leave up to --max-in-flight such lines.
 
             --shard K/N runs only the lines whose custom_id hashes to K: FNV-1a 64-bit of its UTF-8 bytes, \
             modulo N, K counted from 0 to N-1 (lines without a custom_id belong to shard 0). The N shards \
@@ -50,7 +51,7 @@ struct BatchCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("The output JSONL file (appended to).", valueName: "OUT.jsonl"))
     var output: String
 
-    @Option(help: ArgumentHelp("The journal (default: OUT.journal).", valueName: "path"))
+    @Option(help: ArgumentHelp("The journal (default: the output's path + .journal).", valueName: "path"))
     var journal: String?
 
     @Option(help: ArgumentHelp("The errors file (default: OUT with .jsonl replaced by .errors.jsonl).", valueName: "path"))

@@ -7,7 +7,7 @@ final class BatchOutput {
     private var unsynced = false
 
     init(path: String) throws {
-        file = try AppendFile(path: path, what: "-o")
+        file = try localFile { try AppendFile(path: path, what: "-o") }
     }
 
     var path: String { file.path }

@@ -50,3 +50,12 @@ extension AppendFile {
         try append(Array(text.utf8))
     }
 }
+
+/// A file the batch writes could not be opened: a local file error (exit 6).
+func localFile<T>(_ open: () throws -> T) throws -> T {
+    do {
+        return try open()
+    } catch let failure as CLIFailure {
+        throw CLIFailure(.localIO, failure.message)
+    }
+}

@@ -28,7 +28,7 @@ final class Journal {
     }
 
     init(path: String) throws {
-        file = try AppendFile(path: path, what: "--journal")
+        file = try localFile { try AppendFile(path: path, what: "--journal") }
     }
 
     var path: String { file.path }
