@@ -76,7 +76,9 @@ final class ProgressDisplay {
             setLineShown(true)
         } else {
             let elapsed = ProgressFormat.duration(seconds: Int((now - startedMs) / 1000))
-            writeStderr("ycbg: [\(elapsed)] " + ProgressFormat.line(counts, perSecond: rate.perSecond, exactTokens: true) + "\n")
+            writeStderr("ycbg: [\(elapsed)] "
+                        + ProgressFormat.line(counts, perSecond: rate.perSecond, exactTokens: true,
+                                              stopping: Interrupts.requested) + "\n")
         }
     }
 
@@ -100,7 +102,7 @@ final class ProgressDisplay {
     }
 
     private func liveLine() -> String {
-        ProgressFormat.fitted("ycbg: " + ProgressFormat.line(counts, perSecond: rate.perSecond),
+        ProgressFormat.fitted("ycbg: " + ProgressFormat.line(counts, perSecond: rate.perSecond, stopping: Interrupts.requested),
                               columns: ProgressDisplay.terminalColumns())
     }
 

@@ -5,12 +5,12 @@ enum ProgressFormat {
     /// The progress line without any prefix:
     /// "120/500 done, 3 failed, 16 running, 364 queued, 12.5 lines/s, ETA 30s, 45.6k tokens".
     /// `exactTokens`: the token count in full (logs) rather than compact (a terminal line).
-    static func line(_ counts: BatchCounts, perSecond: Double?, exactTokens: Bool = false) -> String {
+    /// `stopping` (after Ctrl-C): "stopping" in place of the ETA, since the batch will not finish.
+    static func line(_ counts: BatchCounts, perSecond: Double?, exactTokens: Bool = false, stopping: Bool = false) -> String {
         let tokens = exactTokens ? String(counts.tokens) : compact(counts.tokens)
+        let etaText = stopping ? "stopping" : eta(remaining: counts.total - counts.finished, perSecond: perSecond)
         return "\(counts.finished)/\(counts.total) done, \(counts.failed) failed, "
-            + "\(counts.running) running, \(counts.queued) queued, "
-            + "\(rate(perSecond)), \(eta(remaining: counts.total - counts.finished, perSecond: perSecond)), "
-            + "\(tokens) tokens"
+            + "\(counts.running) running, \(counts.queued) queued, \(rate(perSecond)), \(etaText), \(tokens) tokens"
     }
 
     /// "12.5 lines/s", "240 lines/s"; "-- lines/s" while unknown.
@@ -71,16 +71,16 @@ enum ProgressFormat {
     }
 
     /// The summary's lines, without prefix:
-    /// "finished in 4.2s: 480 completed, 20 failed, 12 already done, 123456 tokens"
-    /// (interrupted: "interrupted after 4.2s: …, 377 not done, …"),
+    /// "finished: 480 completed, 20 failed, 12 already done; wall time 4.2s, 123456 tokens"
+    /// (interrupted: "interrupted: …, 377 not done; …"),
     /// "error lines: PATH", and the resume hint when there is one.
     static func summary(_ summary: BatchSummary) -> [String] {
         let c = summary.counts
         var outcome = "\(c.completed) completed, \(c.failed) failed, \(c.skipped) already done"
         let notDone = c.total - c.finished
         if summary.interrupted && notDone > 0 { outcome += ", \(notDone) not done" }
-        let how = summary.interrupted ? "interrupted after" : "finished in"
-        var lines = ["\(how) \(wallTime(ms: summary.wallMs)): \(outcome), \(c.tokens) tokens"]
+        let how = summary.interrupted ? "interrupted" : "finished"
+        var lines = ["\(how): \(outcome); wall time \(wallTime(ms: summary.wallMs)), \(c.tokens) tokens"]
         if let errorsPath = summary.errorsPath { lines.append("error lines: \(errorsPath)") }
         if let resumeHint = summary.resumeHint { lines.append(resumeHint) }
         return lines

@@ -170,7 +170,7 @@ def test_terminal_shows_one_live_line_then_the_summary(emulator, panes, tmp_path
     assert code == 1  # some lines failed
     text = "\n".join(final)
     assert not live_rows(final), text
-    assert re.search(r"^ycbg: finished in \S+: 54 completed, 7 failed, 0 already done, \d+ tokens$", text, re.M), text
+    assert re.search(r"^ycbg: finished: 54 completed, 7 failed, 0 already done; wall time \S+, \d+ tokens$", text, re.M), text
     assert "ycbg: error lines: out.errors.jsonl" in final, text
     assert (tmp_path / "out.errors.jsonl").is_file()
     assert ESC not in text
@@ -192,7 +192,7 @@ def test_narrow_terminal_cuts_the_live_line(emulator, panes, tmp_path):
     assert any(len(lines[0]) == pane.width - 1 for lines in running), running
     assert code == 0
     assert not live_rows(final)
-    assert any(row.startswith("ycbg: finished in ") for row in final), final
+    assert any(row.startswith("ycbg: finished: ") for row in final), final
 
 
 def test_ctrl_c_in_a_terminal_says_how_to_resume(emulator, panes, tmp_path):
@@ -207,7 +207,7 @@ def test_ctrl_c_in_a_terminal_says_how_to_resume(emulator, panes, tmp_path):
     assert code == 130
     text = "\n".join(final)
     assert "ycbg: interrupted: no new creates" in text, text
-    assert re.search(r"^ycbg: interrupted after \S+: \d+ completed, 0 failed, 0 already done, \d+ not done, \d+ tokens$",
+    assert re.search(r"^ycbg: interrupted: \d+ completed, 0 failed, 0 already done, [1-9]\d* not done; wall time \S+, \d+ tokens$",
                      text, re.M), text
     assert not live_rows(final), text
     hint = next((row for row in final if row.startswith("ycbg: to resume, run: ")), None)
@@ -221,7 +221,7 @@ def test_ctrl_c_in_a_terminal_says_how_to_resume(emulator, panes, tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     ids = [json.loads(line)["custom_id"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert sorted(ids) == sorted(f"line-{i}" for i in range(60))
-    assert re.search(r"^ycbg: finished in \S+: \d+ completed, 0 failed, [1-9]\d* already done", resumed.stderr, re.M), \
+    assert re.search(r"^ycbg: finished: \d+ completed, 0 failed, [1-9]\d* already done; ", resumed.stderr, re.M), \
         resumed.stderr
 
 
@@ -241,7 +241,7 @@ def test_stderr_to_a_file_gets_plain_lines_every_few_seconds(emulator, tmp_path)
     assert len(progress) >= 2, lines
     assert len(progress) <= wall / 5 + 2, lines
     assert [PLAIN.match(line).group(2) for line in progress] == ["70"] * len(progress)
-    assert re.match(r"^ycbg: finished in \S+: 70 completed, 0 failed, 0 already done, \d+ tokens$", lines[-1]), lines
+    assert re.match(r"^ycbg: finished: 70 completed, 0 failed, 0 already done; wall time \S+, \d+ tokens$", lines[-1]), lines
 
 
 @pytest.mark.parametrize("env, live", [({"TERM": "xterm"}, True), ({"TERM": "dumb"}, False),
@@ -272,7 +272,7 @@ def test_terminal_escapes_only_for_a_capable_terminal(emulator, tmp_path, env, l
         if secondary >= 0:
             os.close(secondary)
     text = raw.decode()
-    assert "ycbg: finished in " in text, text
+    assert "ycbg: finished: " in text, text
     if live:
         assert "\r\x1b[K" in text and re.search(r"\rycbg: \d+/5 done", text), text
     else:
