@@ -225,6 +225,22 @@ def test_ctrl_c_in_a_terminal_says_how_to_resume(emulator, panes, tmp_path):
         resumed.stderr
 
 
+def test_second_ctrl_c_leaves_the_prompt_on_a_line_of_its_own(emulator, panes, tmp_path):
+    write_input(tmp_path / "in.jsonl", 60)
+    pane = panes(pane_env(emulator), width=100)
+    run_in_pane(pane, batch_args())
+    pane.wait_for(lambda text: re.search(r"^ycbg: \d+/60 done", text, re.M), what="the live line")
+    pane.send("C-c")
+    pane.send("C-c")
+    _, final, code = watch(pane)
+
+    assert code == 130
+    # The live line stays as it was (the last state seen), ended, and the prompt is on the next row.
+    rows = [row for row in final if row]
+    assert rows[-1] == "$", "\n".join(final)
+    assert LIVE.match(rows[-2]), "\n".join(final)
+
+
 def test_stderr_to_a_file_gets_plain_lines_every_few_seconds(emulator, tmp_path):
     write_input(tmp_path / "in.jsonl", 70)
     started = time.monotonic()
