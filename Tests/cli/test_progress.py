@@ -58,15 +58,21 @@ def batch_args(output: str = "out.jsonl") -> list[str]:
 class Pane:
     """One tmux pane running an interactive bash with a clean environment, on a private server."""
 
-    def __init__(self, cwd: Path, env: dict[str, str], width: int, height: int):
+    def __init__(self, cwd: Path, width: int, height: int):
         self.socket = f"ycbg-progress-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # Where tmux puts it (asked from the server once it runs).
+        self.socket_path = os.path.join(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", self.socket)
         self.width = width
+        self.height = height
         self.cwd = cwd
+
+    def start(self, env: dict[str, str]) -> None:
         shell_env = {**env, "PS1": "$ ", "TERM": "screen", "HISTFILE": "/dev/null"}
         command = shlex.join(["env", "-i", *(f"{k}={v}" for k, v in shell_env.items()),
                               "bash", "--noprofile", "--norc", "-i"])
-        self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height),
-                  "-c", str(cwd), command)
+        self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", str(self.width), "-y", str(self.height),
+                  "-c", str(self.cwd), command)
+        self.socket_path = self.tmux("display-message", "-p", "#{socket_path}").strip()
         self.wait_for(lambda text: text.rstrip().endswith("$"), what="the shell's prompt")
 
     def tmux(self, *args: str) -> str:
@@ -91,7 +97,10 @@ class Pane:
             time.sleep(0.1)
 
     def kill(self) -> None:
+        """Ends the server and removes its socket (kill-server leaves the file behind)."""
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10 + SLACK)
+        if Path(self.socket_path).name == self.socket:
+            Path(self.socket_path).unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -101,8 +110,10 @@ def panes(tmp_path):
     started: list[Pane] = []
 
     def _pane(env: dict[str, str], width: int, height: int = 10) -> Pane:
-        started.append(Pane(tmp_path, env, width, height))
-        return started[-1]
+        pane = Pane(tmp_path, width, height)
+        started.append(pane)  # killed at the end even if it fails to start
+        pane.start(env)
+        return pane
 
     yield _pane
     for pane in started:
