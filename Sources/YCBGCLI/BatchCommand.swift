@@ -220,6 +220,7 @@ struct BatchRun {
         // The loop: keep up to max_in_flight creates waiting for their
         // answer, write each event's line, journal each id.
         let window = max(1, client.api.config.maxInFlight)
+        var pace = CreatePace(perSecond: client.api.config.maxCreatesPerSecond)
         var head = 0
         var stopping = false
         var lastSyncMs = Clock.nowMs()
@@ -229,8 +230,9 @@ struct BatchRun {
                 progress.message("interrupted: no new creates; waiting for the \(creating) sent to be answered "
                                  + "(Ctrl-C again leaves at once)")
             }
-            if !stopping && head < queue.count && creating < window {
-                let group = queue[head..<min(queue.count, head + window - creating)]
+            if !stopping && head < queue.count && creating < window, case let allowed = pace.take(window - creating),
+               allowed > 0 {
+                let group = queue[head..<min(queue.count, head + allowed)]
                 head += group.count
                 try submit(Array(group), journal: journal, output: output)
                 if head == queue.count { queue = []; head = 0 }
@@ -241,7 +243,8 @@ struct BatchRun {
             if slots.isEmpty && (queue.count == head || stopping) { break }
             if stopping && creating == 0 { break }
 
-            let events = client.nextEvents(max: 512, timeoutMs: 100)
+            let waitMs = !stopping && head < queue.count && creating < window ? pace.msToNext : 100
+            let events = client.nextEvents(max: 512, timeoutMs: min(100, waitMs))
             try journalCreated(journal)
             for event in events {
                 guard let slot = slots.removeValue(forKey: event.tag) else { continue }
@@ -326,6 +329,37 @@ struct BatchRun {
         counts.failed += 1
         try output.write(BatchOutput.failed(customID, code: error.code.map { client.redactor.redact($0) } ?? error.kind.rawValue,
                                             message: client.redactor.redact(error.message)))
+    }
+}
+
+/// With --creates-per-second, creates are handed to the client at about
+/// that rate rather than all at once: the engine paces them anyway, and a
+/// create that waits there with its key journaled becomes, without
+/// --trust-idempotency-key, an unconfirmed line if the process is killed.
+/// A token bucket of two (the engine's holds one).
+struct CreatePace {
+    private let perSecond: Double
+    private var tokens = 2.0
+    private var refilledMs = Clock.nowMs()
+
+    init(perSecond: Double) { self.perSecond = perSecond }
+
+    /// How many creates may go now, at most `wanted`; takes them.
+    mutating func take(_ wanted: Int) -> Int {
+        guard perSecond > 0 else { return wanted }
+        let now = Clock.nowMs()
+        tokens = min(2, tokens + Double(now - refilledMs) * perSecond / 1000)
+        refilledMs = now
+        let n = min(wanted, Int(tokens))
+        tokens -= Double(n)
+        return n
+    }
+
+    /// Milliseconds until the next token (0: one is there, or no pacing).
+    var msToNext: Int {
+        guard perSecond > 0, tokens < 1 else { return 0 }
+        let elapsed = Double(Clock.nowMs() - refilledMs)
+        return max(1, Int(((1 - tokens) * 1000 / perSecond - elapsed).rounded(.up)))
     }
 }
 

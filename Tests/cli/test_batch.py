@@ -320,14 +320,15 @@ def test_kill_9_many_times_then_resume_makes_each_job_once(start, tmp_path, caps
 
 def test_kill_9_without_trust_never_makes_a_second_job(start, tmp_path, capsys):
     emulator = start("--queue-ms", "20", "--work-ms", "60", "--poll-after-ms", "200")
-    n = 100
+    n = 200
     seed = int(os.environ.get("YCBG_KILL_SEED", time.time_ns() % 1_000_000))
     with capsys.disabled():
         print(f"\nkill test (no trust): seed {seed}")
     inputs = {f"line-{i}": f"untrusted {i}" for i in range(n)}
     inp = write_lines(tmp_path / "in.jsonl", [{"custom_id": cid, "input": text} for cid, text in inputs.items()])
     out = tmp_path / "out.jsonl"
-    args = ["--creates-per-second", "40", "--max-in-flight", "8"]
+    # 200 lines at 20 creates/s outlast 8 kills (0.4 s at most each) by far.
+    args = ["--creates-per-second", "20", "--max-in-flight", "8"]
     figures = kill_runs(emulator, inp, out, args, kills=8, seed=seed)
     last = figures["last"]
     assert last.returncode in (0, 1), last.stderr
