@@ -57,5 +57,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "YCBGCoreTests", dependencies: ["YCBGCore"]),
+        // The ycbg tool's pure parts (the progress text).
+        .testTarget(name: "YCBGCLITests", dependencies: ["YCBGCLI"]),
     ]
 )

@@ -26,6 +26,7 @@ case "$mode" in
     if [ "$mode" = test ]; then
       need_cmd valgrind valgrind
       need_cmd openssl openssl
+      need_cmd tmux tmux  # Tests/cli/test_progress.py: the terminal display as a person sees it
     fi
     ;;
   *) echo "usage: $0 [build|demo|test]" >&2; exit 2 ;;
