@@ -7,7 +7,6 @@ library's environment variables and nothing else from the caller's.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -17,20 +16,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-_spec = importlib.util.spec_from_file_location("emulator_conftest", REPO / "Tests/emulator/conftest.py")
-emulator_conftest = importlib.util.module_from_spec(_spec)
-sys.modules["emulator_conftest"] = emulator_conftest  # dataclasses look their module up
-_spec.loader.exec_module(emulator_conftest)
-
-# Re-exported: pytest finds fixtures by name in this module.
-emulator_session = emulator_conftest.emulator_session
-emulator = emulator_conftest.emulator
-start = emulator_conftest.start
-Emulator = emulator_conftest.Emulator
-API_KEY = emulator_conftest.API_KEY
-FOLDER = emulator_conftest.FOLDER
-MODEL = emulator_conftest.MODEL
-SLACK = emulator_conftest.SLACK
+sys.path.insert(0, str(REPO / "Tests"))
+from emulator_fixtures import (  # noqa: E402,F401  (pytest finds the fixtures by name here)
+    API_KEY, FOLDER, MODEL, SLACK, Emulator, emulator, emulator_conftest, emulator_session, start)
 
 
 def ycbg_binary() -> Path:
