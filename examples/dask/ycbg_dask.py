@@ -36,7 +36,7 @@ import contextlib
 import json
 import math
 import sys
-import zlib
+import uuid
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import distributed
@@ -49,18 +49,32 @@ Line = Tuple[int, Dict[str, Any]]  # (line number, the parsed input object)
 
 # -- the output format ----------------------------------------------------------
 
+def batch_request_id() -> str:
+    """A new output line id, as `ycbg batch` makes them."""
+    return "batch_req_" + uuid.uuid4().hex
+
+
+def shard_of(custom_id: str, shards: int) -> int:
+    """The shard `ycbg batch --shard K/N` gives this custom_id: FNV-1a 64 of
+    its UTF-8 bytes, modulo N; so hash partitions and shards coincide."""
+    h = 0xcbf29ce484222325
+    for byte in custom_id.encode():
+        h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h % shards
+
+
 def response_line(custom_id: str, task: ycbg.Task) -> Dict[str, Any]:
     """A line that reached a final Response (completed, or failed/incomplete:
     the body says which)."""
     # The library does not report the HTTP request id of a successful call.
-    return {"id": f"batch_req_{task.id}", "custom_id": custom_id,
+    return {"id": batch_request_id(), "custom_id": custom_id,
             "response": {"status_code": 200, "request_id": None, "body": task.response},
             "error": None}
 
 
 def error_line(custom_id: Optional[str], line_no: int, code: str, message: str) -> Dict[str, Any]:
     """A line that got no Response: a bad input line, or a create that failed."""
-    return {"id": f"batch_req_line{line_no}", "custom_id": custom_id, "response": None,
+    return {"id": batch_request_id(), "custom_id": custom_id, "response": None,
             "error": {"code": code, "message": f"line {line_no}: {message}"}}
 
 
@@ -141,7 +155,7 @@ def split(path: str, partitions: int, by: str) -> Tuple[List[List[Line]], List[D
     if by == "hash":  # a line's partition depends only on its custom_id
         parts: List[List[Line]] = [[] for _ in range(partitions)]
         for line in good:
-            parts[zlib.crc32(line[1]["custom_id"].encode()) % partitions].append(line)
+            parts[shard_of(line[1]["custom_id"], partitions)].append(line)
     else:             # consecutive line ranges of (nearly) equal size
         size = math.ceil(len(good) / partitions) or 1
         parts = [good[i:i + size] for i in range(0, len(good), size)]
