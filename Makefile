@@ -111,8 +111,14 @@ demo: deps-demo all
 test-build: lib-asan
 	swift build --product ycbgPackageTests --scratch-path .build-test
 
-test: deps-test all emulator-tls
-	$(MAKE) test-build
+# One emulator build serves every suite: the TLS one, which the TLS tests need
+# and which serves plain HTTP without --tls-cert (scripts/run-tests.sh sets
+# YC_EMULATOR to it); the plain build (make emulator) is the demo's.  Two
+# SwiftPM builds at a time (each scratch folder is its own): a build leaves a
+# core idle for long stretches (one module's whole-module compile, linking).
+# The suites run side by side (YCBG_TEST_JOBS at a time; scripts/run-tests.sh).
+test: deps-test
+	$(MAKE) -j2 --output-sync=target lib header pkgconfig cli emulator-tls test-build
 	scripts/run-tests.sh
 
 # Longer fuzzing than `make test` does: 10 minutes per target.

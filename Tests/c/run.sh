@@ -24,6 +24,8 @@
 # missing summary) counts one more failure.  The last line is the total.
 # Logs: build/tests/logs/<mode>-<program>.log.
 #
+# The programs run side by side, YCBG_C_JOBS (default 2) at a time.
+#
 # Environment: YC_EMULATOR (the emulator binary; default build/bin/yc-emulator,
 # else a SwiftPM build of it), YCBG_TEST_TIMEOUT (seconds per test),
 # YCBG_TIME_SLACK_MS (the timing slack, default 2500; multiplied per mode).
@@ -33,21 +35,22 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=$REPO/build/tests
 LOGS=$OUT/logs
-# One program per line (Tests/c/Makefile lists them too).
+# One program per line (Tests/c/Makefile lists them too), the longest first
+# (they run side by side: see YCBG_C_JOBS).
 PROGRAMS=(
-  test_args
+  test_reliability
+  test_limits
+  test_engine
   test_workflow
   test_faults
   test_threads
-  test_memory
-  test_reliability
   test_soak
-  test_limits
-  test_allocator
-  test_redact
+  test_memory
+  test_args
   test_oom
+  test_allocator
   test_versions
-  test_engine
+  test_redact
 )
 
 case "$mode" in
@@ -177,9 +180,9 @@ case "$mode" in
     bindir=$OUT/tsan
     export YCBG_TIME_SLACK_MS=$((slack * 2))
     PROGRAMS=(
+      test_engine
       test_threads
       test_soak
-      test_engine
     )
     export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-180}
     export YCBG_SOAK_TASKS=${YCBG_SOAK_TASKS:-4000}
@@ -227,15 +230,35 @@ total_passed=0
 total_failed=0
 start_all=$(date +%s.%N)
 
-# run_one NAME LOG COMMAND...: runs it, echoes its output, adds its counts.
-run_one() {
+# The programs run side by side, YCBG_C_JOBS (default 2) at a time: most of
+# their time is spent waiting on the emulator's timers.  Each one's output
+# goes to its own log, echoed whole, in the order of PROGRAMS, once it ended.
+c_jobs=${YCBG_C_JOBS:-2}
+case $c_jobs in '' | *[!0-9]* | 0) c_jobs=2 ;; esac
+
+# start_one LOG COMMAND...: runs it in the background; its exit status and
+# time go to LOG.rc.
+start_one() {
+  local log=$1
+  shift
+  while [ "$(jobs -rp | wc -l)" -ge "$c_jobs" ]; do wait -n; done
+  rm -f "$log.rc"
+  (
+    t0=$(date +%s.%N)
+    "$@" > "$log" 2>&1 < /dev/null
+    rc=$?
+    echo "$rc $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" > "$log.rc.tmp"
+    mv "$log.rc.tmp" "$log.rc"
+  ) &
+}
+
+# report_one NAME LOG: once it ended, echoes its output and adds its counts.
+report_one() {
   local name=$1 log=$2
-  shift 2
-  local t0 rc summary p f
-  t0=$(date +%s.%N)
+  local rc secs summary p f
+  while [ ! -f "$log.rc" ]; do wait -n 2>/dev/null || sleep 0.2; done
+  read -r rc secs < "$log.rc"
   echo "== $name ($mode)"
-  "$@" > "$log" 2>&1 < /dev/null
-  rc=$?
   if [ "$mode" = valgrind ]; then
     grep -vE '^==[0-9]+==' "$log"
   else
@@ -267,15 +290,25 @@ run_one() {
   f=$((f + extra))
   total_passed=$((total_passed + p))
   total_failed=$((total_failed + f))
-  printf '   %s: %s passed, %s failed (%.1f s)\n' "$name" "$p" "$f" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
+  printf '   %s: %s passed, %s failed (%.1f s)\n' "$name" "$p" "$f" "$secs"
 }
 
+names=()
+logs=()
 for prog in "${PROGRAMS[@]}"; do
-  run_one "$prog" "$LOGS/$mode-$prog.log" "${runner[@]}" "$bindir/$prog"
+  names+=("$prog")
+  logs+=("$LOGS/$mode-$prog.log")
+  start_one "$LOGS/$mode-$prog.log" "${runner[@]}" "$bindir/$prog"
 done
 if [ "$mode" = plain ] && [ -z "${YCBG_SKIP_ABI:-}" ]; then
-  run_one abi-check "$LOGS/plain-abi-check.log" bash "$REPO/Tests/abi/check.sh"
+  names+=(abi-check)
+  logs+=("$LOGS/plain-abi-check.log")
+  start_one "$LOGS/plain-abi-check.log" bash "$REPO/Tests/abi/check.sh"
 fi
+for i in "${!names[@]}"; do
+  report_one "${names[$i]}" "${logs[$i]}"
+done
+wait
 
 printf '== %s mode: %.1f s\n' "$mode" "$(awk -v a="$start_all" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
 echo "total: $total_passed passed, $total_failed failed"
