@@ -57,12 +57,17 @@ lib: deps
 	@mkdir -p $(LIBDIR)
 	cp .build-lib/release/libycbg.so $(LIBDIR)/libycbg.so.0.tmp
 	strip --strip-unneeded $(LIBDIR)/libycbg.so.0.tmp
-	mv -f $(LIBDIR)/libycbg.so.0.tmp $(LIBDIR)/libycbg.so.0
-	ln -sf libycbg.so.0 $(LIBDIR)/libycbg.so
+	@# Replaced only when it changed: an unchanged library keeps its time, so
+	@# what links against it (the C test programs) is not rebuilt, and a suite
+	@# running meanwhile (make install in the install check) changes nothing.
+	@if cmp -s $(LIBDIR)/libycbg.so.0.tmp $(LIBDIR)/libycbg.so.0; then rm -f $(LIBDIR)/libycbg.so.0.tmp; \
+	 else mv -f $(LIBDIR)/libycbg.so.0.tmp $(LIBDIR)/libycbg.so.0; fi
+	@[ "$$(readlink $(LIBDIR)/libycbg.so)" = libycbg.so.0 ] || ln -sfn libycbg.so.0 $(LIBDIR)/libycbg.so
 
 header:
 	@mkdir -p $(BUILD)/include
-	cp include/ycbg.h $(BUILD)/include/ycbg.h
+	@# (An unchanged header keeps its time, as the library does.)
+	@cmp -s include/ycbg.h $(BUILD)/include/ycbg.h || cp include/ycbg.h $(BUILD)/include/ycbg.h
 
 pkgconfig:
 	@mkdir -p $(LIBDIR)/pkgconfig

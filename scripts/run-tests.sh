@@ -113,10 +113,13 @@ wait_suites() {
 echo "test suites: $max_jobs at a time (YCBG_TEST_JOBS); each one's output is printed whole when it"
 echo "and those above it are done; logs in ${LOGS#$ROOT/}/"
 
-# First what later suites use or rewrite: the install check rebuilds
-# build/lib (make install), the Python environment is build/venv.
+# First what later suites use: the install check (make install: it leaves an
+# unchanged build/lib as it is), the Python environment (build/venv), every
+# variant of the C programs built once (the C suites below run side by side
+# and share build/tests/*).
 run "make install + pkg-config" Tests/install/check.sh
 run "Python environment (pinned: Tests/requirements.txt)" env "${proxy_env[@]}" scripts/python-env.sh test
+run "C test programs: build (plain, ASan, TSan)" make -s -C Tests/c -j"$(nproc)" all-variants
 # The unit tests build in their own scratch folder, with the core only (no
 # SwiftNIO): `make test-build` built them; this is a no-op then.
 run "swift test (core unit tests)" bash -c \
@@ -124,16 +127,12 @@ run "swift test (core unit tests)" bash -c \
    swift test --skip-build --scratch-path .build-test' - "${proxy_env[@]}"
 run "ABI check" Tests/abi/check.sh
 wait_suites
-# Every variant of the C programs, once, before the C suites start side by
-# side (the plain and valgrind runs share build/tests/*).
-run "C test programs: build (plain, ASan, TSan)" make -s -C Tests/c -j"$(nproc)" all-variants
-wait_suites
 
 # The suites, the longest first.  New suites: a `run` line below.
-run "C tests under valgrind" Tests/c/run.sh valgrind
-# (fuzz/run.sh builds yc-fuzz first: SwiftPM may fetch, so it keeps the proxies.)
-# Niced: the fuzzers take whatever CPU the other suites leave.  `make fuzz`: 10 minutes per target.
-run "fuzzing the boundary parsers (30 s per target)" env "${proxy_env[@]}" nice -n 10 fuzz/run.sh 30
+# Two valgrind programs at a time: under memcheck this is the longest suite.
+run "C tests under valgrind" env YCBG_C_JOBS=2 Tests/c/run.sh valgrind
+# The fuzzer is built here (SwiftPM may fetch, so it keeps the proxies), it runs last.
+run "fuzzing: build yc-fuzz" env "${proxy_env[@]}" YCBG_FUZZ_BUILD_ONLY=1 fuzz/run.sh
 run "C tests under AddressSanitizer + UBSan" Tests/c/run.sh asan
 run "C tests" env YCBG_SKIP_ABI=1 Tests/c/run.sh plain
 run "ycbg command-line tool (pytest)" build/venv/bin/python -m pytest -q -p no:cacheprovider Tests/cli
@@ -153,6 +152,11 @@ if [ -f bindings/go/go.mod ]; then
 fi
 run "TLS: https emulator, ca_file, certificate failures" Tests/tls/run.sh
 run "standalone: the suites that read files run from a bare git archive" Tests/standalone/run.sh
+wait_suites
+
+# Alone, last: libFuzzer's time limit is wall-clock, so the fuzzers get the
+# CPU it measures.  `make fuzz`: 10 minutes per target.
+run "fuzzing the boundary parsers (30 s per target)" env "${proxy_env[@]}" fuzz/run.sh 30
 wait_suites
 
 echo

@@ -24,7 +24,10 @@
 # missing summary) counts one more failure.  The last line is the total.
 # Logs: build/tests/logs/<mode>-<program>.log.
 #
-# The programs run side by side, YCBG_C_JOBS (default 2) at a time.
+# YCBG_C_JOBS (default 1): how many programs run side by side (each one's
+# output is still echoed whole, in order).  More than 1 is faster (they mostly
+# wait on the emulator's timers) but loads the machine: some tests bound an
+# emulator's answer time, which a starved CPU can exceed.
 #
 # Environment: YC_EMULATOR (the emulator binary; default build/bin/yc-emulator,
 # else a SwiftPM build of it), YCBG_TEST_TIMEOUT (seconds per test),
@@ -35,22 +38,21 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=$REPO/build/tests
 LOGS=$OUT/logs
-# One program per line (Tests/c/Makefile lists them too), the longest first
-# (they run side by side: see YCBG_C_JOBS).
+# One program per line (Tests/c/Makefile lists them too).
 PROGRAMS=(
-  test_reliability
-  test_limits
-  test_engine
+  test_args
   test_workflow
   test_faults
   test_threads
-  test_soak
   test_memory
-  test_args
-  test_oom
+  test_reliability
+  test_soak
+  test_limits
   test_allocator
-  test_versions
   test_redact
+  test_oom
+  test_versions
+  test_engine
 )
 
 case "$mode" in
@@ -180,9 +182,9 @@ case "$mode" in
     bindir=$OUT/tsan
     export YCBG_TIME_SLACK_MS=$((slack * 2))
     PROGRAMS=(
-      test_engine
       test_threads
       test_soak
+      test_engine
     )
     export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-180}
     export YCBG_SOAK_TASKS=${YCBG_SOAK_TASKS:-4000}
@@ -230,11 +232,10 @@ total_passed=0
 total_failed=0
 start_all=$(date +%s.%N)
 
-# The programs run side by side, YCBG_C_JOBS (default 2) at a time: most of
-# their time is spent waiting on the emulator's timers.  Each one's output
-# goes to its own log, echoed whole, in the order of PROGRAMS, once it ended.
-c_jobs=${YCBG_C_JOBS:-2}
-case $c_jobs in '' | *[!0-9]* | 0) c_jobs=2 ;; esac
+# YCBG_C_JOBS programs at a time (see above).  Each one's output goes to its
+# own log, echoed whole, in the order of PROGRAMS, once it ended.
+c_jobs=${YCBG_C_JOBS:-1}
+case $c_jobs in '' | *[!0-9]* | 0) c_jobs=1 ;; esac
 
 # start_one LOG COMMAND...: runs it in the background; its exit status and
 # time go to LOG.rc.
@@ -295,18 +296,30 @@ report_one() {
 
 names=()
 logs=()
+reported=0
+# report_ended: reports, in order, the programs that ended with none running
+# before them.
+report_ended() {
+  while [ "$reported" -lt "${#names[@]}" ] && [ -f "${logs[reported]}.rc" ]; do
+    report_one "${names[reported]}" "${logs[reported]}"
+    reported=$((reported + 1))
+  done
+}
 for prog in "${PROGRAMS[@]}"; do
+  report_ended
   names+=("$prog")
   logs+=("$LOGS/$mode-$prog.log")
   start_one "$LOGS/$mode-$prog.log" "${runner[@]}" "$bindir/$prog"
 done
 if [ "$mode" = plain ] && [ -z "${YCBG_SKIP_ABI:-}" ]; then
+  report_ended
   names+=(abi-check)
   logs+=("$LOGS/plain-abi-check.log")
   start_one "$LOGS/plain-abi-check.log" bash "$REPO/Tests/abi/check.sh"
 fi
-for i in "${!names[@]}"; do
-  report_one "${names[$i]}" "${logs[$i]}"
+while [ "$reported" -lt "${#names[@]}" ]; do
+  report_one "${names[reported]}" "${logs[reported]}"
+  reported=$((reported + 1))
 done
 wait
 
