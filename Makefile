@@ -121,9 +121,11 @@ test-build: lib-asan
 # YC_EMULATOR to it); the plain build (make emulator) is the demo's.  Two
 # SwiftPM builds at a time (each scratch folder is its own): a build leaves a
 # core idle for long stretches (one module's whole-module compile, linking).
-# The suites run side by side (YCBG_TEST_JOBS at a time; scripts/run-tests.sh).
+# The emulator first: it is the longest (SwiftNIO, BoringSSL); the others
+# follow one after another beside it.  The suites run side by side
+# (YCBG_TEST_JOBS at a time; scripts/run-tests.sh).
 test: deps-test
-	$(MAKE) -j2 --output-sync=target lib header pkgconfig cli emulator-tls test-build
+	$(MAKE) -j2 --output-sync=target emulator-tls lib header pkgconfig cli test-build
 	scripts/run-tests.sh
 
 # Longer fuzzing than `make test` does: 10 minutes per target.
