@@ -57,12 +57,17 @@ lib: deps
 	@mkdir -p $(LIBDIR)
 	cp .build-lib/release/libycbg.so $(LIBDIR)/libycbg.so.0.tmp
 	strip --strip-unneeded $(LIBDIR)/libycbg.so.0.tmp
-	mv -f $(LIBDIR)/libycbg.so.0.tmp $(LIBDIR)/libycbg.so.0
-	ln -sf libycbg.so.0 $(LIBDIR)/libycbg.so
+	@# Replaced only when it changed: an unchanged library keeps its time, so
+	@# what links against it (the C test programs) is not rebuilt, and a suite
+	@# running meanwhile (make install in the install check) changes nothing.
+	@if cmp -s $(LIBDIR)/libycbg.so.0.tmp $(LIBDIR)/libycbg.so.0; then rm -f $(LIBDIR)/libycbg.so.0.tmp; \
+	 else mv -f $(LIBDIR)/libycbg.so.0.tmp $(LIBDIR)/libycbg.so.0; fi
+	@[ "$$(readlink $(LIBDIR)/libycbg.so)" = libycbg.so.0 ] || ln -sfn libycbg.so.0 $(LIBDIR)/libycbg.so
 
 header:
 	@mkdir -p $(BUILD)/include
-	cp include/ycbg.h $(BUILD)/include/ycbg.h
+	@# (An unchanged header keeps its time, as the library does.)
+	@cmp -s include/ycbg.h $(BUILD)/include/ycbg.h || cp include/ycbg.h $(BUILD)/include/ycbg.h
 
 pkgconfig:
 	@mkdir -p $(LIBDIR)/pkgconfig
@@ -111,8 +116,16 @@ demo: deps-demo all
 test-build: lib-asan
 	swift build --product ycbgPackageTests --scratch-path .build-test
 
-test: deps-test all emulator-tls
-	$(MAKE) test-build
+# One emulator build serves every suite: the TLS one, which the TLS tests need
+# and which serves plain HTTP without --tls-cert (scripts/run-tests.sh sets
+# YC_EMULATOR to it); the plain build (make emulator) is the demo's.  Two
+# SwiftPM builds at a time (each scratch folder is its own): a build leaves a
+# core idle for long stretches (one module's whole-module compile, linking).
+# The emulator first: it is the longest (SwiftNIO, BoringSSL); the others
+# follow one after another beside it.  The suites run side by side
+# (YCBG_TEST_JOBS at a time; scripts/run-tests.sh).
+test: deps-test
+	$(MAKE) -j2 --output-sync=target emulator-tls lib header pkgconfig cli test-build
 	scripts/run-tests.sh
 
 # Longer fuzzing than `make test` does: 10 minutes per target.

@@ -24,6 +24,11 @@
 # missing summary) counts one more failure.  The last line is the total.
 # Logs: build/tests/logs/<mode>-<program>.log.
 #
+# YCBG_C_JOBS (default 1): how many programs run side by side (each one's
+# output is still echoed whole, in order).  More than 1 is faster (they mostly
+# wait on the emulator's timers) but loads the machine: some tests bound an
+# emulator's answer time, which a starved CPU can exceed.
+#
 # Environment: YC_EMULATOR (the emulator binary; default build/bin/yc-emulator,
 # else a SwiftPM build of it), YCBG_TEST_TIMEOUT (seconds per test),
 # YCBG_TIME_SLACK_MS (the timing slack, default 2500; multiplied per mode).
@@ -227,15 +232,34 @@ total_passed=0
 total_failed=0
 start_all=$(date +%s.%N)
 
-# run_one NAME LOG COMMAND...: runs it, echoes its output, adds its counts.
-run_one() {
+# YCBG_C_JOBS programs at a time (see above).  Each one's output goes to its
+# own log, echoed whole, in the order of PROGRAMS, once it ended.
+c_jobs=${YCBG_C_JOBS:-1}
+case $c_jobs in '' | *[!0-9]* | 0) c_jobs=1 ;; esac
+
+# start_one LOG COMMAND...: runs it in the background; its exit status and
+# time go to LOG.rc.
+start_one() {
+  local log=$1
+  shift
+  while [ "$(jobs -rp | wc -l)" -ge "$c_jobs" ]; do wait -n; done
+  rm -f "$log.rc"
+  (
+    t0=$(date +%s.%N)
+    "$@" > "$log" 2>&1 < /dev/null
+    rc=$?
+    echo "$rc $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" > "$log.rc.tmp"
+    mv "$log.rc.tmp" "$log.rc"
+  ) &
+}
+
+# report_one NAME LOG: once it ended, echoes its output and adds its counts.
+report_one() {
   local name=$1 log=$2
-  shift 2
-  local t0 rc summary p f
-  t0=$(date +%s.%N)
+  local rc secs summary p f
+  while [ ! -f "$log.rc" ]; do wait -n 2>/dev/null || sleep 0.2; done
+  read -r rc secs < "$log.rc"
   echo "== $name ($mode)"
-  "$@" > "$log" 2>&1 < /dev/null
-  rc=$?
   if [ "$mode" = valgrind ]; then
     grep -vE '^==[0-9]+==' "$log"
   else
@@ -267,15 +291,37 @@ run_one() {
   f=$((f + extra))
   total_passed=$((total_passed + p))
   total_failed=$((total_failed + f))
-  printf '   %s: %s passed, %s failed (%.1f s)\n' "$name" "$p" "$f" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
+  printf '   %s: %s passed, %s failed (%.1f s)\n' "$name" "$p" "$f" "$secs"
 }
 
+names=()
+logs=()
+reported=0
+# report_ended: reports, in order, the programs that ended with none running
+# before them.
+report_ended() {
+  while [ "$reported" -lt "${#names[@]}" ] && [ -f "${logs[reported]}.rc" ]; do
+    report_one "${names[reported]}" "${logs[reported]}"
+    reported=$((reported + 1))
+  done
+}
 for prog in "${PROGRAMS[@]}"; do
-  run_one "$prog" "$LOGS/$mode-$prog.log" "${runner[@]}" "$bindir/$prog"
+  report_ended
+  names+=("$prog")
+  logs+=("$LOGS/$mode-$prog.log")
+  start_one "$LOGS/$mode-$prog.log" "${runner[@]}" "$bindir/$prog"
 done
 if [ "$mode" = plain ] && [ -z "${YCBG_SKIP_ABI:-}" ]; then
-  run_one abi-check "$LOGS/plain-abi-check.log" bash "$REPO/Tests/abi/check.sh"
+  report_ended
+  names+=(abi-check)
+  logs+=("$LOGS/plain-abi-check.log")
+  start_one "$LOGS/plain-abi-check.log" bash "$REPO/Tests/abi/check.sh"
 fi
+while [ "$reported" -lt "${#names[@]}" ]; do
+  report_one "${names[reported]}" "${logs[reported]}"
+  reported=$((reported + 1))
+done
+wait
 
 printf '== %s mode: %.1f s\n' "$mode" "$(awk -v a="$start_all" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
 echo "total: $total_passed passed, $total_failed failed"
