@@ -123,3 +123,98 @@ import Testing
         }
     }
 }
+
+/// The quick reading of poll answers (ycs_scan_response) must give exactly
+/// what the Jansson reading gives wherever it answers, and leave everything
+/// else to Jansson.
+@Suite struct QuickParseTests {
+    func full(_ body: String) -> Result<ResponseObject, YCError> {
+        Result { () throws(YCError) in try ResponseObject.fullParse(body: Array(body.utf8), httpStatus: 200) }
+    }
+
+    func both(_ body: String) -> Result<ResponseObject, YCError> {
+        Result { () throws(YCError) in try ResponseObject.parse(body: Array(body.utf8), httpStatus: 200) }
+    }
+
+    func expectSame(_ body: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        switch (both(body), full(body)) {
+        case (.success(let a), .success(let b)):
+            #expect(a.id == b.id && a.status == b.status && a.outputText == b.outputText, sourceLocation: sourceLocation)
+            #expect((a.generationError == nil) == (b.generationError == nil), sourceLocation: sourceLocation)
+            #expect(a.json.serialized() == b.json.serialized(), sourceLocation: sourceLocation)
+            #expect(a.usage?.serialized() == b.usage?.serialized(), sourceLocation: sourceLocation)
+        case (.failure(let a), .failure(let b)):
+            #expect(a.kind == b.kind && a.message == b.message, sourceLocation: sourceLocation)
+        default:
+            Issue.record("one reading failed and the other did not: \(body)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func readsPollAnswersWithoutATree() {
+        let answers = [
+            #"{"id":"5864f1ae-92c2","object":"response","created_at":1796042659,"status":"queued","background":true,"completed_at":null,"error":null,"model":"gpt://x/y","output":[],"output_text":"","parallel_tool_calls":true,"temperature":1.0,"text":{"format":{"type":"text"}},"tools":[],"top_p":-0.5,"metadata":{},"usage":{"input_tokens":3}}"#,
+            " {\n\t\"id\" : \"r-x\" , \"q\": \"r\\\"x\", \"id2\": \"a\\/b\\n\", \"status\": \"in_progress\", \"\": [[], {}, [1, 2.25, -0, true, false, null]] }\r\n",
+            #"{"status": "in_progress", "id": "r-2", "output_text": "partial text so far"}"#,
+            #"{"status": "queued", "id": "r-3", "output": null}"#,
+            #"{"status": "queued", "id": "r-4", "output_text": [], "output": []}"#,
+        ]
+        for body in answers {
+            #expect(ResponseObject.quickParse(Array(body.utf8)) != nil, "\(body)")
+            expectSame(body)
+        }
+        #expect(ResponseObject.quickParse(Array(answers[2].utf8))?.outputText == "partial text so far")
+    }
+
+    @Test func leavesEverythingElseToJansson() {
+        let others = [
+            #"{"id": "r", "status": "completed", "output_text": "done"}"#,             // terminal
+            #"{"id": "r", "status": "failed", "error": {"message": "m"}}"#,
+            #"{"id": "\u0072", "status": "queued"}"#,                                     // \u escape
+            #"{"id": "r", "status": "queued", "note": "Привет"}"#,                        // non-ASCII
+            #"{"id": "r", "id": "s", "status": "queued"}"#,                               // repeated member
+            #"{"id": "r", "status": "queued", "status": "completed"}"#,
+            #"{"id": "r", "status": "queued", "n": 1e400}"#,                              // exponent
+            #"{"id": "r", "status": "queued", "n": 123456789012345678901234567890}"#,     // too big integer
+            #"{"id": "r\"", "status": "queued"}"#,                                        // id with an escape
+            #"{"id": "r", "status": "in_progress", "output": [{"type": "message", "content": [{"type": "output_text", "text": "hi"}]}]}"#,
+            #"{"id": "r", "status": "queued", "output_text": 5}"#,
+            #"{"id": "", "status": "queued"}"#,                                            // unusable id
+            #"{"id": "r", "status": "paused"}"#,                                          // unknown status
+            #"{"status": "queued"}"#,
+            #"{"error": {"message": "boom", "code": "server_error"}}"#,
+            String(repeating: "[", count: 70) + String(repeating: "]", count: 70),
+            #"{"id": "r", "status": "queued", "deep": "#, // (completed below)
+            #"{"id": "r", "status": "queued",}"#,                                         // invalid from here
+            #"{"id": "r", "status": "queued", "n": 01}"#,
+            #"{"id": "r", "status": "queued"} x"#,
+            "{\"id\": \"r\", \"status\": \"queued\", \"c\": \"a\u{1}b\"}",
+            #"{"id": "r", "status": "queued", "n": -}"#,
+            #"{"id": "r", "status": "queued", "t": tru}"#,
+            #"{"id": "r", "status": "queued", "e": "\x"}"#,
+            "",
+        ]
+        var bodies = others
+        bodies[16] += String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}"
+        for body in bodies {
+            #expect(ResponseObject.quickParse(Array(body.utf8)) == nil, "\(body)")
+            expectSame(body)
+        }
+    }
+
+    @Test func asciiHeaderBlocksAsBefore() {
+        let blocks = [
+            "HTTP/1.1 200 OK\r\nX-Request-Id:  abc \r\nRetry-After: 1\r\n\r\n",
+            "HTTP/2 429\nretry-after-ms:\t250\t\rOpenAI-Poll-After-MS: 100\r\n: empty name\r\nno colon\r\nA:b:c\r\nEmpty:\r\n",
+            "",
+        ]
+        for raw in blocks {
+            var copy = raw
+            let quick = copy.withUTF8 { HTTPResponse.parseASCIIHeaderBlock($0) }
+            let slow = HTTPResponse.parseHeaderBlockSlowly(raw)
+            #expect(quick?.map { "\($0.name)=\($0.value)" } == slow.map { "\($0.name)=\($0.value)" }, "\(raw)")
+        }
+        var accented = "HTTP/1.1 200 OK\r\nX-Caf\u{e9}: 1\r\n"
+        #expect(accented.withUTF8 { HTTPResponse.parseASCIIHeaderBlock($0) } == nil)
+        #expect(HTTPResponse.parseHeaderBlock(accented).first?.name == "x-caf\u{e9}")
+    }
+}

@@ -103,6 +103,34 @@ int ycs_json_typeof(const json_t *j);
 void ycs_json_decref(json_t *j);
 json_t *ycs_json_incref(json_t *j);
 
+/* ---- a quick look at a Response object ---- */
+
+/* What ycs_scan_response found for one top-level member. */
+enum {
+    YCS_MEMBER_ABSENT = 0,
+    YCS_MEMBER_STRING = 1,      /* a string without escapes: [start, start + len) of the text */
+    YCS_MEMBER_NULL = 2,
+    YCS_MEMBER_EMPTY_ARRAY = 3,
+    YCS_MEMBER_OTHER = 4        /* anything else (a string with escapes, a number, ...) */
+};
+
+typedef struct ycs_member {
+    int kind;
+    size_t start, len;
+} ycs_member;
+
+typedef struct ycs_response_scan {
+    ycs_member id, status, output_text, output;
+} ycs_response_scan;
+
+/* Checks that `text` is one JSON object that Jansson's json_loadb (with the
+ * flags of ycs_json_loadb) certainly accepts, and finds its top-level "id",
+ * "status", "output_text" and "output" without building a tree.  Returns 1
+ * when sure; 0 when the text is invalid or merely unusual (non-ASCII bytes,
+ * \u escapes, exponents, long numbers, deep nesting, a repeated member of
+ * these four): the caller then parses it with Jansson, which decides. */
+int ycs_scan_response(const char *text, size_t len, ycs_response_scan *out);
+
 /* ---- time ---- */
 
 /* timegm() for an HTTP date's broken-down fields; -1 when out of range. */
