@@ -17,8 +17,29 @@ static void skip_ws(scanner *s) {
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) s->p++;
 }
 
-/* A string at s->p ('"'); ASCII only, no control characters, simple escapes
- * only (no \\u).  *escaped says whether it had any. */
+/* The length of the well-formed UTF-8 sequence (Unicode Table 3-7: no
+ * overlong forms, no surrogates, nothing above U+10FFFF) that starts a
+ * non-ASCII byte at p, or 0. */
+static size_t utf8_sequence(const unsigned char *p, const unsigned char *end) {
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+    if (c >= 0xc2 && c <= 0xdf) n = 2;
+    else if (c == 0xe0) { n = 3; lo = 0xa0; }
+    else if (c == 0xed) { n = 3; hi = 0x9f; }
+    else if (c >= 0xe1 && c <= 0xef) n = 3;
+    else if (c == 0xf0) { n = 4; lo = 0x90; }
+    else if (c == 0xf4) { n = 4; hi = 0x8f; }
+    else if (c >= 0xf1 && c <= 0xf3) n = 4;
+    else return 0;
+    if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi) return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf) return 0;
+    return n;
+}
+
+/* A string at s->p ('"'): well-formed UTF-8, no control characters, simple
+ * escapes only (no \\u).  *escaped says whether it had any. */
 static int scan_string(scanner *s, const unsigned char **start, size_t *len, int *escaped) {
     s->p++;
     *start = s->p;
@@ -30,7 +51,13 @@ static int scan_string(scanner *s, const unsigned char **start, size_t *len, int
             s->p++;
             return 1;
         }
-        if (c < 0x20 || c >= 0x7f) return 0;
+        if (c < 0x20) return 0;
+        if (c >= 0x80) {
+            size_t n = utf8_sequence(s->p, s->end);
+            if (n == 0) return 0;
+            s->p += n;
+            continue;
+        }
         if (c == '\\') {
             if (s->p + 1 >= s->end) return 0;
             switch (s->p[1]) {
@@ -153,6 +180,7 @@ static int scan_array(scanner *s, int depth, ycs_member *m) {
 /* One value at s->p (whitespace skipped), described in *m. */
 static int scan_value(scanner *s, int depth, ycs_member *m) {
     m->kind = YCS_MEMBER_OTHER;
+    m->escaped = 0;
     m->start = m->len = 0;
     if (s->p >= s->end) return 0;
     switch (*s->p) {
@@ -165,11 +193,10 @@ static int scan_value(scanner *s, int depth, ycs_member *m) {
         size_t len;
         int escaped;
         if (!scan_string(s, &start, &len, &escaped)) return 0;
-        if (!escaped) {
-            m->kind = YCS_MEMBER_STRING;
-            m->start = (size_t)(start - s->base);
-            m->len = len;
-        }
+        m->kind = YCS_MEMBER_STRING;
+        m->escaped = escaped;
+        m->start = (size_t)(start - s->base);
+        m->len = len;
         return 1;
     }
     case 't': return scan_literal(s, "true");

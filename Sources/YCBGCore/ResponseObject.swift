@@ -68,11 +68,12 @@ public struct ResponseObject: Sendable {
         return try fullParse(body: body, httpStatus: httpStatus)
     }
 
-    /// The common answer, a queued or in-progress task, read without a
-    /// Jansson tree: nil unless `ycs_scan_response` vouches for the text and
-    /// it has what `fullParse` would accept with the same result (a usable
-    /// id, a non-terminal status, output_text given or no output yet).
-    /// Anything else goes to `fullParse`.
+    /// The common answers, a task queued, in progress, completed or
+    /// cancelled, read without a Jansson tree: nil unless `ycs_scan_response`
+    /// vouches for the text and it has what `fullParse` would accept with the
+    /// same result (a usable id, no generation error to read, output_text
+    /// given as a string or no output items). Anything else goes to
+    /// `fullParse`.
     static func quickParse(_ body: [UInt8]) -> ResponseObject? {
         body.withUnsafeBufferPointer { buf -> ResponseObject? in
             guard let base = buf.baseAddress else { return nil }
@@ -83,25 +84,49 @@ public struct ResponseObject: Sendable {
             guard ok == 1 else { return nil }
             func text(_ m: ycs_member) -> String? {
                 guard m.kind == Int32(YCS_MEMBER_STRING) else { return nil }
-                return String(decoding: UnsafeBufferPointer(rebasing: buf[m.start..<(m.start + m.len)]), as: UTF8.self)
+                let raw = UnsafeBufferPointer(rebasing: buf[m.start..<(m.start + m.len)])
+                return m.escaped != 0 ? unescaped(raw) : String(decoding: raw, as: UTF8.self)
             }
             guard let id = text(scan.id), !id.isEmpty, id.utf8.count <= 1024, isHeaderSafe(id),
-                  let status = text(scan.status).flatMap(TaskStatus.init(serverName:)), !status.isTerminal else {
+                  let status = text(scan.status).flatMap(TaskStatus.init(serverName:)),
+                  status != .failed, status != .incomplete else {
                 return nil
             }
             let outputText: String
             if let given = text(scan.output_text) {
                 outputText = given
-            } else if scan.output_text.kind == Int32(YCS_MEMBER_OTHER) {
-                return nil // a string with escapes, or not a string
-            } else if scan.output.kind == Int32(YCS_MEMBER_EMPTY_ARRAY) || scan.output.kind == Int32(YCS_MEMBER_ABSENT)
-                        || scan.output.kind == Int32(YCS_MEMBER_NULL) {
-                outputText = ""
+            } else if [YCS_MEMBER_ABSENT, YCS_MEMBER_NULL, YCS_MEMBER_EMPTY_ARRAY].contains(where: { Int32($0) == scan.output.kind }) {
+                outputText = "" // no output items, as fullParse would find
             } else {
                 return nil // output items to read
             }
             return ResponseObject(body: body, id: id, status: status, outputText: outputText, generationError: nil)
         }
+    }
+
+    /// A JSON string's contents with its simple escapes (the only ones
+    /// ycs_scan_response lets through) replaced.
+    private static func unescaped(_ raw: UnsafeBufferPointer<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        var i = 0
+        while i < raw.count {
+            var b = raw[i]
+            if b == UInt8(ascii: "\\"), i + 1 < raw.count {
+                i += 1
+                switch raw[i] {
+                case UInt8(ascii: "b"): b = 0x08
+                case UInt8(ascii: "f"): b = 0x0c
+                case UInt8(ascii: "n"): b = 0x0a
+                case UInt8(ascii: "r"): b = 0x0d
+                case UInt8(ascii: "t"): b = 0x09
+                default: b = raw[i] // \" \\ \/
+                }
+            }
+            out.append(b)
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func fullParse(body: [UInt8], httpStatus: Int) throws(YCError) -> ResponseObject {
