@@ -1,10 +1,14 @@
+import CYCShim
+
 /// Random (version 4) UUIDs for x-client-request-id and Idempotency-Key.
 enum RandomUUID {
     static func make() -> String {
-        // Two draws of the system generator (one getrandom each), not one per byte.
-        var g = SystemRandomNumberGenerator()
-        let (a, b) = (g.next(), g.next())
-        var bytes = (0..<16).map { i in UInt8(truncatingIfNeeded: (i < 8 ? a : b) >> (UInt64(i % 8) * 8)) }
+        // One getrandom call (the system generator makes one per 8 bytes).
+        var bytes = [UInt8](repeating: 0, count: 16)
+        if bytes.withUnsafeMutableBytes({ ycs_random_bytes($0.baseAddress, 16) }) != 0 {
+            var g = SystemRandomNumberGenerator()
+            bytes = bytes.map { _ in UInt8.random(in: 0...255, using: &g) }
+        }
         bytes[6] = (bytes[6] & 0x0f) | 0x40
         bytes[8] = (bytes[8] & 0x3f) | 0x80
         let hex = Array("0123456789abcdef".utf8)

@@ -94,6 +94,10 @@ void ycs_eventfd_raise(int fd);
 /* Makes the fd not readable (reads its counter to zero). */
 void ycs_eventfd_clear(int fd);
 
+/* Fills buf with len bytes from the kernel's random generator (getrandom, in
+ * as few calls as it takes); 0, or -1 if it failed. */
+int ycs_random_bytes(void *buf, size_t len);
+
 /* ---- Jansson ---- */
 
 /* json_loadb with its error position flattened out (line/column are 1-based). */
