@@ -108,9 +108,9 @@ final class Engine: @unchecked Sendable {
         return send(.drive(driven))
     }
 
-    /// Stops driving (the task's handle was freed); drops its events.
+    /// Stops driving (the task's handle was freed); drops its event if one
+    /// was posted meanwhile. O(1) for the caller: the I/O thread does it.
     func forget(_ driven: DrivenTask) {
-        events.drop(driven.task)
         _ = send(.forget(driven))
     }
 
@@ -213,12 +213,13 @@ final class Engine: @unchecked Sendable {
                 if d.task.status.isTerminal { finish(d, d.task.status, error: nil) }
             }
         case .forget(let d):
-            guard !d.finished else { return }
+            // Finished: its event was posted (the handle is gone, so it goes
+            // too). Not finished: it has none, and now never will.
+            guard !d.finished else { events.drop(d.task); return }
             d.finished = true
             creates.remove(d)
             polls.remove(d)
             d.task.endDriving(error: nil)
-            events.drop(d.task)
         case .poke(let d):
             guard !d.finished, polls.contains(d) else { return }
             d.dueMs = nowMs
