@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -213,6 +214,18 @@ void ycs_eventfd_raise(int fd) {
 void ycs_eventfd_clear(int fd) {
     uint64_t v;
     while (read(fd, &v, sizeof v) < 0 && errno == EINTR) {}
+}
+
+int ycs_random_bytes(void *buf, size_t len) {
+    unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }
 
 json_t *ycs_json_loadb(const char *text, size_t len, int *line, int *column,

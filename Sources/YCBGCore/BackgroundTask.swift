@@ -151,13 +151,14 @@ public final class BackgroundTask: @unchecked Sendable {
         doc.set("id", id.map { .string($0) } ?? .null())
         doc.set("status", .string((response?.status ?? .queued).name))
         doc.set("output_text", .string(response?.outputText ?? ""))
-        doc.set("usage", response?.usage ?? .null())
+        let object = response?.json
+        doc.set("usage", object?.nonNull("usage") ?? .null())
         if let error = callError ?? response?.generationError {
             doc.set("error", error.json(redactedBy: client.redactor))
         } else {
             doc.set("error", .null())
         }
-        doc.set("response", response?.json ?? .null())
+        doc.set("response", object ?? .null())
         return doc
     }
 

@@ -18,7 +18,9 @@ public struct TaskEvent: Sendable {
 /// level-triggered for select/poll/epoll users.
 final class EventQueue: @unchecked Sendable { // state guarded by `monitor`
     private let monitor = Monitor()
-    private var pending: [TaskEvent] = []
+    /// Taken events are set to nil at once, so that the queue never keeps a
+    /// task alive after its event was handed out (its handle may be freed).
+    private var pending: [TaskEvent?] = []
     private var head = 0
     private var enabled = true
     /// -1 if the system gave no eventfd.
@@ -48,7 +50,12 @@ final class EventQueue: @unchecked Sendable { // state guarded by `monitor`
                 monitor.wait(untilMs: untilMs)
             }
             let n = min(max, pending.count - head)
-            let taken = Array(pending[head..<(head + n)])
+            var taken: [TaskEvent] = []
+            taken.reserveCapacity(n)
+            for i in head..<(head + n) {
+                if let event = pending[i] { taken.append(event) }
+                pending[i] = nil
+            }
             head += n
             compact()
             return taken
@@ -59,7 +66,7 @@ final class EventQueue: @unchecked Sendable { // state guarded by `monitor`
     func drop(_ task: BackgroundTask) {
         monitor.withLock {
             guard !isEmpty else { return }
-            pending = pending[head...].filter { $0.task !== task }
+            pending = pending[head...].filter { $0?.task !== task }
             head = 0
             compact()
         }

@@ -46,6 +46,44 @@ public struct HTTPResponse: Sendable {
 
     /// Parses a raw "\r\n"-separated header block (status line first).
     public static func parseHeaderBlock(_ raw: String) -> [(name: String, value: String)] {
+        var raw = raw
+        if let parsed = raw.withUTF8({ parseASCIIHeaderBlock($0) }) { return parsed }
+        return parseHeaderBlockSlowly(raw)
+    }
+
+    /// The same for a block that is all ASCII (nil otherwise), over bytes:
+    /// a line ends at CR, LF or CRLF; empty lines and lines without a colon
+    /// are skipped; names are lower-cased; values lose surrounding blanks.
+    static func parseASCIIHeaderBlock(_ bytes: UnsafeBufferPointer<UInt8>) -> [(name: String, value: String)]? {
+        let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n"), colon = UInt8(ascii: ":")
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
+        guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+        var headers: [(name: String, value: String)] = []
+        var start = 0
+        let count = bytes.count
+        while start < count {
+            var end = start
+            while end < count && bytes[end] != cr && bytes[end] != lf { end += 1 }
+            if let c = (start..<end).first(where: { bytes[$0] == colon }) {
+                let name = String(unsafeUninitializedCapacity: c - start) { out in
+                    for i in start..<c {
+                        let b = bytes[i]
+                        out[i - start] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b
+                    }
+                    return c - start
+                }
+                var lo = c + 1, hi = end
+                while lo < hi && (bytes[lo] == space || bytes[lo] == tab) { lo += 1 }
+                while hi > lo && (bytes[hi - 1] == space || bytes[hi - 1] == tab) { hi -= 1 }
+                let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[lo..<hi]), as: UTF8.self)
+                headers.append((name, value))
+            }
+            start = end + 1
+        }
+        return headers
+    }
+
+    static func parseHeaderBlockSlowly(_ raw: String) -> [(name: String, value: String)] {
         raw.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }).compactMap { line in
             guard let colon = line.firstIndex(of: ":") else { return nil }
             let name = line[..<colon].lowercased()

@@ -1,3 +1,5 @@
+import CYCShim
+
 /// The status of a background response; raw values are the C enum's.
 public enum TaskStatus: Int32, Sendable {
     case error = -1
@@ -37,9 +39,12 @@ public enum TaskStatus: Int32, Sendable {
 }
 
 /// A Response object from the server, checked and with what the library
-/// needs read out of it.
-public struct ResponseObject: @unchecked Sendable {
-    public let json: JSON
+/// needs read out of it. It keeps the server's answer as text, not as a
+/// parsed tree (a Jansson tree of a Response is several times its text, and a
+/// client may hold 10,000 of these): `json` parses it again when asked.
+public struct ResponseObject: Sendable {
+    /// The answer's bytes, as parsed once successfully.
+    let body: [UInt8]
     public let id: String
     public let status: TaskStatus
     public let outputText: String
@@ -59,6 +64,72 @@ public struct ResponseObject: @unchecked Sendable {
     }
 
     static func parse(body: [UInt8], httpStatus: Int) throws(YCError) -> ResponseObject {
+        if let quick = quickParse(body) { return quick }
+        return try fullParse(body: body, httpStatus: httpStatus)
+    }
+
+    /// The common answers, a task queued, in progress, completed or
+    /// cancelled, read without a Jansson tree: nil unless `ycs_scan_response`
+    /// vouches for the text and it has what `fullParse` would accept with the
+    /// same result (a usable id, no generation error to read, output_text
+    /// given as a string or no output items). Anything else goes to
+    /// `fullParse`.
+    static func quickParse(_ body: [UInt8]) -> ResponseObject? {
+        body.withUnsafeBufferPointer { buf -> ResponseObject? in
+            guard let base = buf.baseAddress else { return nil }
+            var scan = ycs_response_scan()
+            let ok = base.withMemoryRebound(to: CChar.self, capacity: buf.count) {
+                ycs_scan_response($0, buf.count, &scan)
+            }
+            guard ok == 1 else { return nil }
+            func text(_ m: ycs_member) -> String? {
+                guard m.kind == Int32(YCS_MEMBER_STRING) else { return nil }
+                let raw = UnsafeBufferPointer(rebasing: buf[m.start..<(m.start + m.len)])
+                return m.escaped != 0 ? unescaped(raw) : String(decoding: raw, as: UTF8.self)
+            }
+            guard let id = text(scan.id), !id.isEmpty, id.utf8.count <= 1024, isHeaderSafe(id),
+                  let status = text(scan.status).flatMap(TaskStatus.init(serverName:)),
+                  status != .failed, status != .incomplete else {
+                return nil
+            }
+            let outputText: String
+            if let given = text(scan.output_text) {
+                outputText = given
+            } else if [YCS_MEMBER_ABSENT, YCS_MEMBER_NULL, YCS_MEMBER_EMPTY_ARRAY].contains(where: { Int32($0) == scan.output.kind }) {
+                outputText = "" // no output items, as fullParse would find
+            } else {
+                return nil // output items to read
+            }
+            return ResponseObject(body: body, id: id, status: status, outputText: outputText, generationError: nil)
+        }
+    }
+
+    /// A JSON string's contents with its simple escapes (the only ones
+    /// ycs_scan_response lets through) replaced.
+    private static func unescaped(_ raw: UnsafeBufferPointer<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        var i = 0
+        while i < raw.count {
+            var b = raw[i]
+            if b == UInt8(ascii: "\\"), i + 1 < raw.count {
+                i += 1
+                switch raw[i] {
+                case UInt8(ascii: "b"): b = 0x08
+                case UInt8(ascii: "f"): b = 0x0c
+                case UInt8(ascii: "n"): b = 0x0a
+                case UInt8(ascii: "r"): b = 0x0d
+                case UInt8(ascii: "t"): b = 0x09
+                default: b = raw[i] // \" \\ \/
+                }
+            }
+            out.append(b)
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func fullParse(body: [UInt8], httpStatus: Int) throws(YCError) -> ResponseObject {
         let doc: JSON
         do throws(YCError) {
             doc = try JSON.parse(body, what: "the server's answer")
@@ -82,8 +153,14 @@ public struct ResponseObject: @unchecked Sendable {
         guard let status = TaskStatus(serverName: statusName) else {
             throw YCError(.protocol, "the server reported an unknown status '\(String(statusName.prefix(64)))'")
         }
-        return ResponseObject(json: doc, id: id, status: status, outputText: outputText(of: doc),
+        return ResponseObject(body: body, id: id, status: status, outputText: outputText(of: doc),
                               generationError: generationError(of: doc, status: status))
+    }
+
+    /// The whole object, parsed again from the answer's text (a new tree on
+    /// every call). JSON null only if memory ran out, as the text parsed once.
+    public var json: JSON {
+        (try? JSON.parse(body, what: "the server's answer")) ?? .null()
     }
 
     public var usage: JSON? { json.nonNull("usage") }
