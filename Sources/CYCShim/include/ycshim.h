@@ -107,37 +107,6 @@ int ycs_json_typeof(const json_t *j);
 void ycs_json_decref(json_t *j);
 json_t *ycs_json_incref(json_t *j);
 
-/* ---- a quick look at a Response object ---- */
-
-/* What ycs_scan_response found for one top-level member. */
-enum {
-    YCS_MEMBER_ABSENT = 0,
-    YCS_MEMBER_STRING = 1,      /* a string: [start, start + len) of the text, between its quotes */
-    YCS_MEMBER_NULL = 2,
-    YCS_MEMBER_EMPTY_ARRAY = 3,
-    YCS_MEMBER_OTHER = 4        /* anything else (a number, an object, ...) */
-};
-
-typedef struct ycs_member {
-    int kind;
-    int escaped;                /* a string with escapes (simple ones, see below) */
-    size_t start, len;
-} ycs_member;
-
-typedef struct ycs_response_scan {
-    ycs_member id, status, output_text, output;
-} ycs_response_scan;
-
-/* Checks that `text` is one JSON object that Jansson's json_loadb (with the
- * flags of ycs_json_loadb) certainly accepts, and finds its top-level "id",
- * "status", "output_text" and "output" without building a tree.  Returns 1
- * when sure; 0 when the text is invalid or merely unusual (\u escapes,
- * exponents, long numbers, deep nesting, a repeated member of these four):
- * the caller then parses it with Jansson, which decides.  Strings it accepts
- * are well-formed UTF-8 without control characters, and their escapes are
- * among \" \\ \/ \b \f \n \r \t. */
-int ycs_scan_response(const char *text, size_t len, ycs_response_scan *out);
-
 /* ---- time ---- */
 
 /* timegm() for an HTTP date's broken-down fields; -1 when out of range. */
