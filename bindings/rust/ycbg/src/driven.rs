@@ -22,6 +22,10 @@ struct State {
     finished: HashMap<u64, Result<Status>>,
     /// Whether some thread is inside `yc_next_events` for this client.
     draining: bool,
+    /// How many drains have stored outcomes: an iterator that saw another
+    /// number since its last scan of the table looks again, since another
+    /// thread may have stored the outcomes it waits for.
+    stores: u64,
 }
 
 /// One client's record of its submitted tasks; shared by the client and
@@ -78,6 +82,8 @@ pub struct Completed<'a> {
     /// Scan every pending tag against the table (events another thread
     /// took may be there).
     rescan: bool,
+    /// `State::stores` when this iterator last scanned the table.
+    seen_stores: u64,
     ended: bool,
 }
 
@@ -89,6 +95,7 @@ impl<'a> Completed<'a> {
             ready: VecDeque::new(),
             deadline: timeout.and_then(|t| Instant::now().checked_add(t)),
             rescan: true,
+            seen_stores: 0,
             ended: false,
         };
         for &task in tasks {
@@ -144,6 +151,13 @@ impl<'a> Completed<'a> {
         let driven = &self.client.driven;
         let mut st = driven.lock();
         st.draining = false;
+        // Nobody else stored since this iterator's last look: after this
+        // drain, its view of the table is complete again.
+        let up_to_date = st.stores == self.seen_stores;
+        st.stores += 1;
+        if up_to_date {
+            self.seen_stores = st.stores;
+        }
         let mut tags = Vec::with_capacity(outcomes.len());
         for (tag, outcome) in outcomes {
             if st.live.contains(&tag) {
@@ -178,8 +192,9 @@ impl<'a> Iterator for Completed<'a> {
             let timeout_ms = self.left_ms();
             let driven = std::sync::Arc::clone(&self.client.driven);
             let mut st = driven.lock();
-            if self.rescan {
+            if self.rescan || st.stores != self.seen_stores {
                 self.rescan = false;
+                self.seen_stores = st.stores;
                 self.collect(&st, None);
                 if !self.ready.is_empty() {
                     continue;

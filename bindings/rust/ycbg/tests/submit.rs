@@ -192,3 +192,28 @@ fn several_threads_iterate_over_one_client() {
         }
     });
 }
+
+#[test]
+fn an_iterator_finds_outcomes_another_one_stored_before_it_drains_again() {
+    // Iterator B scans the table and takes z's event; iterator A then takes
+    // y's event (stored for B) while B is not looking; B must look at the
+    // table again before it waits in yc_next_events, where y's event no
+    // longer is.  (This lost tasks for a thread of several_threads_... under load.)
+    let emu = Emulator::start_with(0, 50, &[]);
+    let client = emu.client();
+    let z = client.submit(&request("z")).unwrap();
+    assert_eq!(z.wait(BOUND).unwrap(), Status::Completed); // z's event is now queued
+    let y = client.submit(&request_with_metadata("y", &[("emulator_work_ms", "800")])).unwrap();
+    let x = client.submit(&long_request("x")).unwrap();
+    let mut b = client.completed(&[&z, &y], Some(Duration::from_secs(20) + slack()));
+    assert!(std::ptr::eq(b.next().unwrap().unwrap(), &z));
+    // A drains for 3 s: y finishes meanwhile and A stores its outcome.
+    let a: Vec<_> = client.completed(&[&x], Some(Duration::from_secs(3))).collect();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].as_ref().unwrap_err().kind(), ErrorKind::Timeout);
+    assert_eq!(y.outcome().expect("y's outcome, stored by A").unwrap(), Status::Completed);
+    let next = b.next().expect("y from B").expect("y, not a timeout");
+    assert!(std::ptr::eq(next, &y));
+    assert!(b.next().is_none());
+    assert_eq!(x.cancel().unwrap(), Status::Cancelled);
+}
