@@ -41,6 +41,14 @@ struct ClientOptions: ParsableArguments {
     @Option(help: ArgumentHelp("First poll interval, in milliseconds.", valueName: "ms"))
     var pollIntervalMs: Int?
 
+    /// Rates must be numbers JSON can carry (NaN and infinity would reach
+    /// the library as null, i.e. no limit); the library checks the ranges.
+    func validate() throws {
+        for (flag, rate) in [("--creates-per-second", createsPerSecond), ("--polls-per-second", pollsPerSecond)] {
+            if let rate, !rate.isFinite { throw ValidationError("\(flag) must be a finite number (0: no limit)") }
+        }
+    }
+
     /// The config document: the file's keys, then the flags' on top.
     func configJSON() throws -> JSON {
         let doc: JSON
