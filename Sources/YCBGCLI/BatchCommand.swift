@@ -34,6 +34,9 @@ struct BatchCommand: ParsableCommand {
             otherwise that line becomes a "create_unconfirmed" error line (the job may exist), never a \
             second job; a kill can leave up to --max-in-flight such lines.
 
+            The input, the output, the journal and the errors file must be four different files (exit 2 \
+            otherwise, before anything is sent).
+
             --shard K/N runs only the lines whose custom_id hashes to K: FNV-1a 64-bit of its UTF-8 bytes, \
             modulo N, K counted from 0 to N-1 (lines without a custom_id belong to shard 0). The N shards \
             of one input are disjoint and cover it; give each its own -o.
@@ -82,10 +85,15 @@ struct BatchCommand: ParsableCommand {
 
     func run() throws {
         Interrupts.install()
-        let client = try self.client.makeClient()
         let errorsPath = errors ?? BatchCommand.defaultErrorsPath(output)
+        let journalPath = journal ?? output + ".journal"
+        // One file in two roles would be overwritten or read back as input.
+        var files = [("-o", output), ("--journal", journalPath), ("--errors", errorsPath)]
+        if input != "-" { files.insert(("the input", input), at: 0) }
+        if let (a, b) = sameFile(files) { throw CLIFailure(.usage, "\(a) and \(b) are the same file") }
+        let client = try self.client.makeClient()
         var run = try BatchRun(client: client, inputPath: input, outputPath: output,
-                               journalPath: journal ?? output + ".journal", errorsPath: errorsPath,
+                               journalPath: journalPath, errorsPath: errorsPath,
                                model: model, shard: shard.flatMap(Shard.init), strict: strict,
                                maxRunning: maxRunning)
         let status = try run.execute()

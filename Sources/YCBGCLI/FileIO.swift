@@ -80,3 +80,27 @@ private func writeWhole(_ fd: Int32, _ text: String) {
         }
     }
 }
+
+/// The first two roles whose paths name one file (the same inode, or the
+/// same place for files not made yet), or nil.
+func sameFile(_ files: [(role: String, path: String)]) -> (String, String)? {
+    let identities = files.map { fileIdentity($0.path) }
+    for i in files.indices {
+        for j in files.indices where j > i && identities[i] == identities[j] {
+            return (files[i].role, files[j].role)
+        }
+    }
+    return nil
+}
+
+/// "dev:inode" of an existing file; else its resolved folder and its name.
+private func fileIdentity(_ path: String) -> String {
+    var info = stat()
+    if stat(path, &info) == 0 { return "\(info.st_dev):\(info.st_ino)" }
+    let slash = path.lastIndex(of: "/")
+    let folder = slash.map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    guard let resolved = realpath(folder, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved) + "/" + name
+}

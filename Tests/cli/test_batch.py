@@ -183,6 +183,25 @@ def test_an_output_that_cannot_be_written_is_a_local_file_error(emulator, tmp_pa
     assert "no-such-dir" in result.stderr
 
 
+def test_one_file_in_two_roles_is_refused_before_anything_is_sent(emulator, tmp_path):
+    inp = write_lines(tmp_path / "in.jsonl", [short(i) for i in range(3)])
+    before = inp.read_bytes()
+    (tmp_path / "sub").mkdir()
+    cases = [
+        (inp, (), "the input and -o"),
+        (tmp_path / "o.jsonl", ("--journal", str(tmp_path / "o.jsonl")), "-o and --journal"),
+        (tmp_path / "o.jsonl", ("--errors", str(tmp_path / "sub/../o.jsonl")), "-o and --errors"),
+        (tmp_path / "o.jsonl", ("--errors", str(tmp_path / "o.jsonl.journal")), "--journal and --errors"),
+    ]
+    for out, args, roles in cases:
+        result = run_batch(emulator, inp, out, *args)
+        assert result.returncode == 2, (roles, result.stderr)
+        assert f"{roles} are the same file" in result.stderr
+    assert inp.read_bytes() == before
+    assert not (tmp_path / "o.jsonl").exists() and not (tmp_path / "o.jsonl.journal").exists()
+    assert emulator.stats()["requests"]["create"] == 0
+
+
 def test_faults_and_a_create_quota_still_give_every_line_one_job(start, tmp_path):
     emulator = start(*FAST, "--quota-create-rps", "40", "--quota-burst", "5")
     emulator.add_faults([
