@@ -35,7 +35,8 @@ struct BatchCommand: ParsableCommand {
             second job; a kill can leave up to --max-in-flight such lines.
 
             The input, the output, the journal and the errors file must be four different files (exit 2 \
-            otherwise, before anything is sent).
+            otherwise, before anything is sent). The journal is locked while a run uses it: a second run of \
+            the same batch at the same time exits 2 (a killed run leaves no lock behind).
 
             --shard K/N runs only the lines whose custom_id hashes to K: FNV-1a 64-bit of its UTF-8 bytes, \
             modulo N, K counted from 0 to N-1 (lines without a custom_id belong to shard 0). The N shards \
@@ -174,10 +175,12 @@ struct BatchRun {
             throw CLIFailure(.usage, "--strict: \(input.bad.count) bad input line(s); nothing was sent")
         }
 
+        // The lock first: reading the output and the journal repairs torn
+        // last lines, which must not happen under a run still writing them.
+        let journal = try Journal(path: journalPath)
         let done = try BatchOutput.done(outputPath)
         let journaled = try Journal.load(journalPath)
         let output = try BatchOutput(path: outputPath)
-        let journal = try Journal(path: journalPath)
         let trust = client.api.config.trustIdempotencyKey
 
         // What is left, and how each line resumes.

@@ -54,6 +54,12 @@ final class AppendFile {
         }
     }
 
+    /// Takes an exclusive advisory lock on the file (flock), held until the
+    /// process ends, however it ends; false if another process holds it.
+    func lockExclusively() -> Bool {
+        flock(fd, LOCK_EX | LOCK_NB) == 0
+    }
+
     /// Everything appended so far is on disk when this returns.
     func sync() throws {
         guard fsync(fd) == 0 else {

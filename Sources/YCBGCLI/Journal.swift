@@ -27,8 +27,14 @@ final class Journal {
         return entries
     }
 
+    /// Opens (or creates) the journal and locks it: two runs of one batch at
+    /// once would each create the lines the other has not journaled yet.
     init(path: String) throws {
         file = try localFile { try AppendFile(path: path, what: "--journal") }
+        guard file.lockExclusively() else {
+            throw CLIFailure(.usage, "another ycbg batch is running with the journal \(path); "
+                             + "two runs at once would create jobs twice, so wait for it to end")
+        }
     }
 
     var path: String { file.path }

@@ -202,6 +202,37 @@ def test_one_file_in_two_roles_is_refused_before_anything_is_sent(emulator, tmp_
     assert emulator.stats()["requests"]["create"] == 0
 
 
+def test_a_second_run_of_the_same_batch_at_once_is_refused(start, tmp_path):
+    emulator = start("--queue-ms", "20", "--work-ms", "60000")  # jobs that outlast the test
+    n = 5
+    inp = write_lines(tmp_path / "in.jsonl", [short(i) for i in range(n)])
+    out = tmp_path / "out.jsonl"
+    journal = tmp_path / "out.jsonl.journal"
+    first = subprocess.Popen(batch_cmd(inp, out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             env=cli_env(emulator))
+    try:
+        deadline = time.monotonic() + 20 + SLACK
+        while journal.read_text().count('"id"') < n if journal.exists() else True:
+            assert first.poll() is None and time.monotonic() < deadline, "the first run did not create its jobs"
+            time.sleep(0.05)
+        second = run_batch(emulator, inp, out)
+        assert second.returncode == 2, second.stderr
+        assert "another ycbg batch is running with the journal" in second.stderr
+        assert emulator.stats()["requests"]["create"] == n  # the second run sent nothing
+    finally:
+        first.kill()
+        first.communicate(timeout=30 + SLACK)
+    # A killed run leaves no lock behind: the next run gets past it and picks
+    # the journaled jobs up (they outlast task_timeout_ms: error lines, exit 1).
+    config = tmp_path / "config.json"
+    config.write_text('{"task_timeout_ms": 300}')
+    third = run_batch(emulator, inp, out, "--config", str(config))
+    assert third.returncode == 1, third.stderr
+    assert "another ycbg batch" not in third.stderr
+    assert len(read_jsonl(out)) == n
+    assert emulator.stats()["requests"]["create"] == n
+
+
 def test_faults_and_a_create_quota_still_give_every_line_one_job(start, tmp_path):
     emulator = start(*FAST, "--quota-create-rps", "40", "--quota-burst", "5")
     emulator.add_faults([
