@@ -4,7 +4,6 @@ import YCBGCore
 /// A batch's output: OpenAI Batch output lines, appended as lines finish.
 final class BatchOutput {
     private let file: AppendFile
-    private var unsynced = false
 
     init(path: String) throws {
         file = try localFile { try AppendFile(path: path, what: "-o") }
@@ -23,13 +22,10 @@ final class BatchOutput {
 
     func write(_ line: JSON) throws {
         try file.appendLine(line)
-        unsynced = true
     }
 
     func sync() throws {
-        guard unsynced else { return }
         try file.sync()
-        unsynced = false
     }
 
     /// `{"id", "custom_id", "response": {"status_code": 200, "request_id":
@@ -87,7 +83,7 @@ final class BatchOutput {
             return 0
         }
         guard rename(temporary, path) == 0 else {
-            throw CLIFailure(.localIO, "--errors \(path): \(String(cString: strerror(errno)))")
+            throw CLIFailure(.localIO, "--errors \(path): \(systemError())")
         }
         return count
     }

@@ -1,13 +1,16 @@
 import Glibc
 
+/// The text of the last failed system call's errno.
+func systemError() -> String { String(cString: strerror(errno)) }
+
 /// A file's whole content ("-": standard input), or a usage failure naming
 /// `what` and the reason.
 func readFile(_ path: String, what: String) throws -> [UInt8] {
     let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw CLIFailure(.usage, "\(what) \(path): \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else { throw CLIFailure(.usage, "\(what) \(path): \(systemError())") }
     defer { if fd != STDIN_FILENO { close(fd) } }
     guard let bytes = readAll(fd) else {
-        throw CLIFailure(.usage, "\(what) \(path): \(String(cString: strerror(errno)))")
+        throw CLIFailure(.usage, "\(what) \(path): \(systemError())")
     }
     return bytes
 }
@@ -31,12 +34,14 @@ func readAll(_ fd: Int32) -> [UInt8]? {
 final class AppendFile {
     let path: String
     private let fd: Int32
+    /// Appended since the last sync.
+    private var unsynced = false
 
     /// Creates the file when missing (mode 0600: it may hold prompts).
     init(path: String, what: String) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CLIFailure(.usage, "\(what) \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw CLIFailure(.usage, "\(what) \(path): \(systemError())") }
     }
 
     deinit { close(fd) }
@@ -48,10 +53,11 @@ final class AppendFile {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CLIFailure(.localIO, "writing \(path): \(String(cString: strerror(errno)))")
+                throw CLIFailure(.localIO, "writing \(path): \(systemError())")
             }
             offset += n
         }
+        unsynced = true
     }
 
     /// Takes an exclusive advisory lock on the file (flock), held until the
@@ -60,11 +66,14 @@ final class AppendFile {
         flock(fd, LOCK_EX | LOCK_NB) == 0
     }
 
-    /// Everything appended so far is on disk when this returns.
+    /// Everything appended so far is on disk when this returns (no fsync
+    /// when nothing was appended since the last).
     func sync() throws {
+        guard unsynced else { return }
         guard fsync(fd) == 0 else {
-            throw CLIFailure(.localIO, "fsync \(path): \(String(cString: strerror(errno)))")
+            throw CLIFailure(.localIO, "fsync \(path): \(systemError())")
         }
+        unsynced = false
     }
 }
 

@@ -10,7 +10,7 @@ func readJSONLines(_ path: String, what: String, repair: Bool, _ body: (JSON) th
     let fd = open(path, (repair ? O_RDWR : O_RDONLY) | O_CLOEXEC)
     if fd < 0 {
         if errno == ENOENT { return }
-        throw CLIFailure(.localIO, "\(what) \(path): \(String(cString: strerror(errno)))")
+        throw CLIFailure(.localIO, "\(what) \(path): \(systemError())")
     }
     defer { close(fd) }
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -21,7 +21,7 @@ func readJSONLines(_ path: String, what: String, repair: Bool, _ body: (JSON) th
         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if n < 0 {
             if errno == EINTR { continue }
-            throw CLIFailure(.localIO, "reading \(what) \(path): \(String(cString: strerror(errno)))")
+            throw CLIFailure(.localIO, "reading \(what) \(path): \(systemError())")
         }
         if n == 0 { break }
         var from = 0
@@ -37,7 +37,7 @@ func readJSONLines(_ path: String, what: String, repair: Bool, _ body: (JSON) th
     }
     if !pending.isEmpty && repair {
         guard ftruncate(fd, off_t(lineStart)) == 0, fsync(fd) == 0 else {
-            throw CLIFailure(.localIO, "truncating the torn last line of \(what) \(path): \(String(cString: strerror(errno)))")
+            throw CLIFailure(.localIO, "truncating the torn last line of \(what) \(path): \(systemError())")
         }
     }
 }

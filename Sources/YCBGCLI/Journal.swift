@@ -14,7 +14,6 @@ final class Journal {
     }
 
     private let file: AppendFile
-    private var unsynced = false
 
     /// The records of earlier runs (a torn last record is cut off).
     static func load(_ path: String) throws -> [String: Entry] {
@@ -47,7 +46,6 @@ final class Journal {
         for (customID, key) in keys { text += Journal.record(customID, "key", key) }
         try file.append(Array(text.utf8))
         try file.sync()
-        unsynced = false
     }
 
     /// Records a response id; made durable by the next `sync`.
@@ -56,13 +54,10 @@ final class Journal {
         var text = ""
         for (customID, id) in ids { text += Journal.record(customID, "id", id) }
         try file.append(Array(text.utf8))
-        unsynced = true
     }
 
     func sync() throws {
-        guard unsynced else { return }
         try file.sync()
-        unsynced = false
     }
 
     private static func record(_ customID: String, _ name: String, _ value: String) -> String {
