@@ -365,15 +365,21 @@ def kill_runs(emulator, inp: Path, out: Path, args: list[str], kills: int, seed:
     return {"kills": done_kills, "runs": runs + 1, "finished_early": finished, "last": last}
 
 
+def kill_test_files(label: str, inputs: dict, tmp_path: Path, capsys) -> tuple[int, Path, Path]:
+    """The seed (printed, YCBG_KILL_SEED repeats it), the input file of
+    `inputs` (custom_id -> input) and the output path of a kill test."""
+    seed = int(os.environ.get("YCBG_KILL_SEED", time.time_ns() % 1_000_000))
+    with capsys.disabled():
+        print(f"\n{label}: seed {seed} (YCBG_KILL_SEED={seed} repeats it)")
+    inp = write_lines(tmp_path / "in.jsonl", [{"custom_id": cid, "input": text} for cid, text in inputs.items()])
+    return seed, inp, tmp_path / "out.jsonl"
+
+
 def test_kill_9_many_times_then_resume_makes_each_job_once(start, tmp_path, capsys):
     emulator = start(*FAST)
     n = 500
-    seed = int(os.environ.get("YCBG_KILL_SEED", time.time_ns() % 1_000_000))
-    with capsys.disabled():
-        print(f"\nkill test: seed {seed} (YCBG_KILL_SEED={seed} repeats it)")
     inputs = {f"line-{i}": f"prompt {i} {random.Random(i).random():.6f}" for i in range(n)}
-    inp = write_lines(tmp_path / "in.jsonl", [{"custom_id": cid, "input": text} for cid, text in inputs.items()])
-    out = tmp_path / "out.jsonl"
+    seed, inp, out = kill_test_files("kill test", inputs, tmp_path, capsys)
     args = ["--trust-idempotency-key", "--creates-per-second", "40", "--max-in-flight", "16"]
     figures = kill_runs(emulator, inp, out, args, kills=20, seed=seed)
     last = figures["last"]
@@ -399,12 +405,8 @@ def test_kill_9_many_times_then_resume_makes_each_job_once(start, tmp_path, caps
 def test_kill_9_without_trust_never_makes_a_second_job(start, tmp_path, capsys):
     emulator = start("--queue-ms", "20", "--work-ms", "60", "--poll-after-ms", "200")
     n = 200
-    seed = int(os.environ.get("YCBG_KILL_SEED", time.time_ns() % 1_000_000))
-    with capsys.disabled():
-        print(f"\nkill test (no trust): seed {seed}")
     inputs = {f"line-{i}": f"untrusted {i}" for i in range(n)}
-    inp = write_lines(tmp_path / "in.jsonl", [{"custom_id": cid, "input": text} for cid, text in inputs.items()])
-    out = tmp_path / "out.jsonl"
+    seed, inp, out = kill_test_files("kill test (no trust)", inputs, tmp_path, capsys)
     # 200 lines at 20 creates/s outlast 8 kills (0.4 s at most each) by far.
     args = ["--creates-per-second", "20", "--max-in-flight", "8"]
     figures = kill_runs(emulator, inp, out, args, kills=8, seed=seed)
