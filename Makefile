@@ -4,7 +4,7 @@
 #
 # One SwiftPM scratch folder per configuration, so nothing is built twice:
 #   .build-lib   release, static Swift runtime: libycbg.so  (make lib)
-#   .build-emu   release: the emulator                      (make emulator)
+#   .build-emu   release: the emulator, HTTP and HTTPS      (make emulator)
 #   .build-test  debug: the core unit tests only, no SwiftNIO (make test)
 #   .build-asan  release + AddressSanitizer: build/lib-asan  (make lib-asan)
 #   .build-fuzz  debug + libFuzzer/ASan: yc-fuzz             (fuzz/run.sh)
@@ -38,7 +38,7 @@ SWIFT_ASAN_FLAGS := -c release --product ycbg --scratch-path .build-asan \
 	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
 	-Xlinker -soname=libycbg.so.0
 
-.PHONY: all lib cli lib-asan emulator emulator-tls header pkgconfig deps deps-demo deps-test demo test test-build \
+.PHONY: all lib cli lib-asan emulator header pkgconfig deps deps-demo deps-test demo test test-build \
         install uninstall clean fuzz wheel bench
 
 all: lib header pkgconfig emulator cli
@@ -94,14 +94,6 @@ emulator: deps
 	cp .build-emu/release/yc-emulator $(BUILD)/bin/yc-emulator.tmp
 	mv -f $(BUILD)/bin/yc-emulator.tmp $(BUILD)/bin/yc-emulator
 
-# The emulator with TLS (--tls-cert/--tls-key, h2 and http/1.1 by ALPN): the package trait TLS, in
-# its own scratch folder, so that BoringSSL is compiled only here (Tests/tls/run.sh uses it).
-emulator-tls: deps
-	swift build -c release --product yc-emulator --traits TLS --scratch-path .build-emu-tls
-	@mkdir -p $(BUILD)/bin
-	cp .build-emu-tls/release/yc-emulator $(BUILD)/bin/yc-emulator-tls.tmp
-	mv -f $(BUILD)/bin/yc-emulator-tls.tmp $(BUILD)/bin/yc-emulator-tls
-
 # ---------------------------------------------------------------- demo
 
 # Not `all`: the demo needs neither the command-line tool nor its build time.
@@ -118,16 +110,14 @@ demo: deps-demo
 test-build: lib-asan
 	swift build --product ycbgPackageTests --scratch-path .build-test
 
-# One emulator build serves every suite: the TLS one, which the TLS tests need
-# and which serves plain HTTP without --tls-cert (scripts/run-tests.sh sets
-# YC_EMULATOR to it); the plain build (make emulator) is the demo's.  Two
-# SwiftPM builds at a time (each scratch folder is its own): a build leaves a
-# core idle for long stretches (one module's whole-module compile, linking).
-# The emulator first: it is the longest (SwiftNIO, BoringSSL); the others
-# follow one after another beside it.  The suites run side by side
-# (YCBG_TEST_JOBS at a time; scripts/run-tests.sh).
+# One emulator build serves the demo and every suite (HTTPS too, over the
+# system's OpenSSL).  Two SwiftPM builds at a time (each scratch folder is its
+# own): a build leaves a core idle for long stretches (one module's
+# whole-module compile, linking).  The emulator first: it is the longest
+# (SwiftNIO); the others follow one after another beside it.  The suites run
+# side by side (YCBG_TEST_JOBS at a time; scripts/run-tests.sh).
 test: deps-test
-	$(MAKE) -j2 --output-sync=target emulator-tls lib header pkgconfig cli test-build
+	$(MAKE) -j2 --output-sync=target emulator lib header pkgconfig cli test-build
 	scripts/run-tests.sh
 
 # Longer fuzzing than `make test` does: 10 minutes per target.
@@ -137,11 +127,11 @@ fuzz:
 # ---------------------------------------------------------------- bench
 
 # The benchmark (bench/README.md), not part of `make test`: ycbg from C and Python, a raw
-# libcurl multi loop and the openai SDK against the TLS emulator with a 20 ms round trip.
+# libcurl multi loop and the openai SDK against the emulator over HTTPS with a 20 ms round trip.
 # Writes bench/results.md and bench/results.png.  Arguments: BENCH_ARGS, e.g.
 # `make bench BENCH_ARGS=--quick` or `make bench BENCH_ARGS="--sizes 100,1000"`.
 BENCH_ARGS ?=
-bench: lib header emulator-tls
+bench: lib header emulator
 	bench/run.sh $(BENCH_ARGS)
 
 # ---------------------------------------------------------------- wheel

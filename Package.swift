@@ -12,16 +12,10 @@ let package = Package(
         // The command-line tool (make: build/bin/ycbg): run, submit, status, wait, cancel, result, batch.
         .executable(name: "ycbg-cli", targets: ["YCBGCLI"]),
     ],
-    // TLS: the emulator's --tls-cert/--tls-key (swift-nio-ssl, i.e. BoringSSL). Off by default so
-    // that the library, the demo and most tests never compile BoringSSL; `make emulator-tls` builds
-    // with `--traits TLS` in its own scratch folder.
-    traits: [.trait(name: "TLS")],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         // HTTP/2 for the emulator (h2c with prior knowledge, h2 over TLS).
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
-        // TLS for the emulator only, with the TLS trait; the library uses libcurl's TLS.
-        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // Command-line parsing for the ycbg tool only.
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
@@ -41,14 +35,18 @@ let package = Package(
         .target(name: "YCBGCore", dependencies: ["CYCShim", "CYCText", "CCurl", "CJansson"]),
         // The thin @_cdecl layer that is include/ycbg.h.
         .target(name: "YCBG", dependencies: ["YCBGCore", "CYCShim"], exclude: ["exports.map"]),
+        // The emulator's TLS (--tls-cert/--tls-key): the system's OpenSSL (libssl-dev) through
+        // memory buffers, for a SwiftNIO handler; a few seconds to build, where swift-nio-ssl
+        // compiled BoringSSL for minutes.
+        .target(name: "CEmulatorTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         // The local Responses API emulator (tests, demo).
         .executableTarget(name: "YCEmulator", dependencies: [
+            "CEmulatorTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             .product(name: "NIOHPACK", package: "swift-nio-http2"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["TLS"])),
         ]),
         .executableTarget(name: "YCFuzz", dependencies: ["YCBGCore"]),
         // The ycbg command-line tool, over the Swift core (not the C ABI).

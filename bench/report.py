@@ -143,7 +143,7 @@ def main():
              *(["Rows re-run afterwards and merged in (`--merge`): " + "; ".join(
                  "`%s` at %s (load %.2f / %.2f / %.2f)" % (shown_args(mm["argv"]), mm["started"], *mm["load_before"])
                  for mm in data["merged"]) + ".", ""] if data.get("merged") else []),
-             "Emulator: `yc-emulator-tls` (TLS, certificate made by openssl at bench time), "
+             "Emulator: `yc-emulator` over HTTPS (certificate made by openssl at bench time), "
              "`--rtt-ms %d --connect-ms %d --queue-ms %d --work-ms %d`, no quotas unless a row says so; "
              "reset before each row. Every client polls each task %d ms after the previous answer "
              "(ycbg: `poll_interval_ms` = `max_poll_interval_ms` = %d); ycbg and the raw loop keep at most "

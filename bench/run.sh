@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: builds the two C clients, makes build/bench-venv (bench/requirements.txt),
-# runs bench/run.py against build/bin/yc-emulator-tls, and writes bench/results.md and
+# runs bench/run.py against build/bin/yc-emulator, and writes bench/results.md and
 # bench/results.png (with --quick: build/bench/results.{md,png}, the committed ones stay).
 # Arguments go to bench/run.py (--sizes 100,1000,10000, --quick, --clients ..., see --help).
 set -euo pipefail
@@ -8,7 +8,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build"
 CC=${CC:-cc}
 for f in "$BUILD/lib/libycbg.so.0" "$BUILD/include/ycbg.h" "$BUILD/bin/yc-emulator-tls"; do
-  [ -e "$f" ] || { echo "bench: $f is missing (make lib header emulator-tls)" >&2; exit 1; }
+  [ -e "$f" ] || { echo "bench: $f is missing (make lib header emulator)" >&2; exit 1; }
 done
 command -v openssl >/dev/null || { echo "bench: openssl is not installed" >&2; exit 1; }
 mkdir -p "$BUILD/bin" "$BUILD/bench"

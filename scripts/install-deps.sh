@@ -13,6 +13,7 @@ need_cmd() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
 
 need_pkg libcurl4-openssl-dev
 need_pkg libjansson-dev
+need_pkg libssl-dev  # the emulator's TLS (yc-emulator --tls-cert)
 need_cmd pkg-config pkg-config
 need_cmd make make
 need_cmd cc gcc

@@ -14,10 +14,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-# One emulator build for every suite: the TLS one (make emulator-tls), which
-# serves plain HTTP unless given --tls-cert/--tls-key.
-export YC_EMULATOR=${YC_EMULATOR:-$ROOT/build/bin/yc-emulator-tls}
-export YC_EMULATOR_TLS=${YC_EMULATOR_TLS:-$YC_EMULATOR}
+# One emulator build for every suite (make emulator): plain HTTP, or HTTPS
+# with --tls-cert/--tls-key.
+export YC_EMULATOR=${YC_EMULATOR:-$ROOT/build/bin/yc-emulator}
 export YCBG_LIBRARY=$ROOT/build/lib/libycbg.so.0
 export YCBG_LIB_DIR=$ROOT/build/lib
 export ROOT

@@ -1,7 +1,7 @@
 // One HTTP/1.1 keep-alive connection: collects requests from NIO's decoder, answers them in order,
 // and plays out faults on the wire. Answers are written as raw bytes (no NIO encoder) because
 // faults need a wrong Content-Length, byte-by-byte trickles and resets. With --tls-cert the bytes go
-// through NIOSSL's handler below this one (Server.swift); a reset bypasses it. What each request
+// through the TLS handler below this one (Server.swift); a reset bypasses it. What each request
 // gets is decided by the Dispatcher (Exchange.swift), shared with HTTP/2.
 
 import NIOCore

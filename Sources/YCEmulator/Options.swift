@@ -74,7 +74,7 @@ struct Options: Sendable {
                            [--rtt-ms N] [--connect-ms N] [--h2-max-streams 1000]
                            [--quota-create-rps R] [--quota-poll-rps R] [--quota-cancel-rps R]
                            [--quota-burst N]
-                           [--tls-cert PATH --tls-key PATH]   (the yc-emulator-tls build only)
+                           [--tls-cert PATH --tls-key PATH]   (HTTPS: h2 and http/1.1 by ALPN)
         """
 
     struct UsageError: Error { let message: String }

@@ -18,10 +18,6 @@ signal(SIGPIPE, SIG_IGN)
 // Before the "listening" line: a harness may signal us as soon as it has read it.
 Lifecycle.installStopHandlers(exitOnStdinEOF: options.exitOnStdinEOF)
 
-if options.tlsCert != nil && !TLSSupport.available {
-    FileHandle.standardError.write(Data((TLSSupport.unavailableMessage + "\n").utf8))
-    exit(2)
-}
 let tls: TLSSupport?
 do {
     tls = try TLSSupport.load(options: options)

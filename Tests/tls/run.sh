@@ -12,7 +12,7 @@
 # and runs it.  The last line is "N passed, N failed".
 #
 # Needs build/lib/libycbg.so.0 and build/include/ycbg.h (make lib header) and
-# the emulator built with TLS: YC_EMULATOR_TLS, else build/bin/yc-emulator-tls.
+# the emulator: YC_EMULATOR, else build/bin/yc-emulator (make emulator).
 # Arguments are passed on (test names).  YCBG_TEST_TIMEOUT: seconds per test.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -28,10 +28,8 @@ fail() {
 
 [ -e "$REPO/build/lib/libycbg.so.0" ] && [ -e "$REPO/build/include/ycbg.h" ] ||
   fail "build/lib/libycbg.so.0 or build/include/ycbg.h is missing; run 'make lib header' first"
-# The TLS build of the emulator (the plain one refuses --tls-cert): YC_EMULATOR_TLS, else
-# build/bin/yc-emulator-tls (make emulator-tls).
-YC_EMULATOR=${YC_EMULATOR_TLS:-$REPO/build/bin/yc-emulator-tls}
-[ -x "$YC_EMULATOR" ] || fail "no TLS emulator at $YC_EMULATOR (set YC_EMULATOR_TLS or run 'make emulator-tls')"
+YC_EMULATOR=${YC_EMULATOR:-$REPO/build/bin/yc-emulator}
+[ -x "$YC_EMULATOR" ] || fail "no emulator at $YC_EMULATOR (set YC_EMULATOR or run 'make emulator')"
 command -v openssl >/dev/null 2>&1 || fail "openssl is not installed (apt-get install openssl)"
 export YC_EMULATOR YCBG_REPO="$REPO"
 export YCBG_TEST_TIMEOUT=${YCBG_TEST_TIMEOUT:-60}
