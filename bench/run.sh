@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build"
 CC=${CC:-cc}
-for f in "$BUILD/lib/libycbg.so.0" "$BUILD/include/ycbg.h" "$BUILD/bin/yc-emulator-tls"; do
+for f in "$BUILD/lib/libycbg.so.0" "$BUILD/include/ycbg.h" "$BUILD/bin/yc-emulator"; do
   [ -e "$f" ] || { echo "bench: $f is missing (make lib header emulator)" >&2; exit 1; }
 done
 command -v openssl >/dev/null || { echo "bench: openssl is not installed" >&2; exit 1; }
