@@ -179,7 +179,7 @@ def main():
                         "quotas on, at this many tasks (0: no quota rows)")
     p.add_argument("--quota-create-rps", type=float, default=10)
     p.add_argument("--quota-poll-rps", type=float, default=50)
-    p.add_argument("--emulator", default=os.path.join(BUILD, "bin", "yc-emulator-tls"))
+    p.add_argument("--emulator", default=os.path.join(BUILD, "bin", "yc-emulator"))
     p.add_argument("--python", default=sys.executable)
     p.add_argument("--out", default=os.path.join(BUILD, "bench", "results.json"))
     p.add_argument("--merge", action="store_true",
