@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz/run.sh [seconds-per-target]   (default 60; `make test` uses 30, `make fuzz` 600)
+# fuzz/run.sh [seconds-per-target]   (default 60; `make test` uses 20, `make fuzz` 600)
 #
 # Builds the libFuzzer harness (Sources/YCFuzz, product yc-fuzz) once with
 # -sanitize=fuzzer,address, replays fuzz/regressions/<target>/, then fuzzes

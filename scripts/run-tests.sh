@@ -132,8 +132,10 @@ wait_suites
 run "C tests under valgrind" env YCBG_C_JOBS=2 Tests/c/run.sh valgrind
 # The fuzzer is built here (SwiftPM may fetch, so it keeps the proxies), it runs last.
 run "fuzzing: build yc-fuzz" env "${proxy_env[@]}" YCBG_FUZZ_BUILD_ONLY=1 fuzz/run.sh
-run "C tests under AddressSanitizer + UBSan" Tests/c/run.sh asan
-run "C tests" env YCBG_SKIP_ABI=1 Tests/c/run.sh plain
+# The plain and ASan programs mostly wait on the emulator's timers: a few at a
+# time (their wall-clock bounds carry YCBG_TIME_SLACK_MS).
+run "C tests under AddressSanitizer + UBSan" env YCBG_C_JOBS=2 Tests/c/run.sh asan
+run "C tests" env YCBG_SKIP_ABI=1 YCBG_C_JOBS=3 Tests/c/run.sh plain
 run "ycbg command-line tool (pytest)" build/venv/bin/python -m pytest -q -p no:cacheprovider Tests/cli
 run "C thread tests under ThreadSanitizer" Tests/c/run.sh tsan
 run "Dask example on a local cluster (pytest)" build/venv/bin/python -m pytest -q -p no:cacheprovider Tests/dask
@@ -155,8 +157,9 @@ run "standalone: the suites that read files run from a bare git archive" Tests/s
 wait_suites
 
 # Alone, last: libFuzzer's time limit is wall-clock, so the fuzzers get the
-# CPU it measures.  `make fuzz`: 10 minutes per target.
-run "fuzzing the boundary parsers (30 s per target)" env "${proxy_env[@]}" fuzz/run.sh 30
+# CPU it measures.  A short run here (the committed corpus and the regressions
+# are replayed first); `make fuzz`: 10 minutes per target.
+run "fuzzing the boundary parsers (20 s per target)" env "${proxy_env[@]}" fuzz/run.sh 20
 wait_suites
 
 echo
