@@ -12,6 +12,7 @@ import gc
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -152,6 +153,18 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests configure clients explicitly; the caller's YC_* must not leak in."""
     for name in ("YC_BASE_URL", "YC_API_KEY", "YC_IAM_TOKEN", "YC_FOLDER_ID"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    """Ctrl-C (and _thread.interrupt_main) raises KeyboardInterrupt during the test, also where
+    the suite was started with SIGINT ignored (a shell's background job: Python then installs no
+    handler of its own, and interrupt_main does nothing)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

@@ -150,7 +150,7 @@ def test_wait_async_timeout_and_cancellation(emu: Emulator) -> None:
     asyncio.run(main())
 
 
-def test_wait_is_interruptible_by_ctrl_c(emu: Emulator) -> None:
+def test_wait_is_interruptible_by_ctrl_c(emu: Emulator, sigint_raises: None) -> None:
     emu.settings(work_ms=30_000)
     with emu.client() as c, c.create_background(model="yandexgpt", input="x") as t:
         timer = threading.Timer(0.3, _thread.interrupt_main)

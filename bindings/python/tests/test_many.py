@@ -378,7 +378,7 @@ def test_wait_async_survives_closing_the_client(emu: Emulator) -> None:
     asyncio.run(main())
 
 
-def test_as_completed_is_interruptible_by_ctrl_c(client: ycbg.Client, emu: Emulator) -> None:
+def test_as_completed_is_interruptible_by_ctrl_c(client: ycbg.Client, emu: Emulator, sigint_raises: None) -> None:
     import _thread
     emu.settings(work_ms=30_000)
     tasks = [client.submit(model="yandexgpt", input="slow")]
