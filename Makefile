@@ -38,7 +38,7 @@ SWIFT_ASAN_FLAGS := -c release --product ycbg --scratch-path .build-asan \
 	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
 	-Xlinker -soname=libycbg.so.0
 
-.PHONY: all lib cli lib-asan emulator header pkgconfig deps deps-demo deps-test demo test test-build \
+.PHONY: all lib cli lib-asan emulator header pkgconfig deps deps-demo deps-test demo test test-build python-test-deps \
         install uninstall clean fuzz wheel bench
 
 all: lib header pkgconfig emulator cli
@@ -116,8 +116,13 @@ test-build: lib-asan
 # whole-module compile, linking).  The emulator first: it is the longest
 # (SwiftNIO); the others follow one after another beside it.  The suites run
 # side by side (YCBG_TEST_JOBS at a time; scripts/run-tests.sh).
+# The test suites' PyPI packages download beside the emulator's build (the
+# network, not the CPU); the binding is installed once the library exists.
+python-test-deps:
+	scripts/python-env.sh test-deps
+
 test: deps-test
-	$(MAKE) -j2 --output-sync=target emulator lib header pkgconfig cli test-build
+	$(MAKE) -j2 --output-sync=target emulator python-test-deps lib header pkgconfig cli test-build
 	scripts/run-tests.sh
 
 # Longer fuzzing than `make test` does: 10 minutes per target.

@@ -128,8 +128,9 @@ run "ABI check" Tests/abi/check.sh
 wait_suites
 
 # The suites, the longest first.  New suites: a `run` line below.
-# Two valgrind programs at a time: under memcheck this is the longest suite.
-run "C tests under valgrind" env YCBG_C_JOBS=2 Tests/c/run.sh valgrind
+# Three valgrind programs at a time: under memcheck this is the longest suite
+# (its programs mostly wait on the emulator's timers, slowed down).
+run "C tests under valgrind" env YCBG_C_JOBS=3 Tests/c/run.sh valgrind
 # The fuzzer is built here (SwiftPM may fetch, so it keeps the proxies), it runs last.
 run "fuzzing: build yc-fuzz" env "${proxy_env[@]}" YCBG_FUZZ_BUILD_ONLY=1 fuzz/run.sh
 # The plain and ASan programs mostly wait on the emulator's timers: a few at a
