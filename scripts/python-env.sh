@@ -12,10 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/venv/bin/python ] || python3 -m venv build/venv
+# --no-compile: Python compiles what it imports when it imports it (pip would
+# compile every module of every package up front: CPU time make test needs).
 pip=(build/venv/bin/python -m pip --disable-pip-version-check)
-"${pip[@]}" install -q --no-deps -r scripts/requirements-build.txt
+"${pip[@]}" install -q --no-compile --no-deps -r scripts/requirements-build.txt
 if [ "${1:-}" = test ] || [ "${1:-}" = test-deps ]; then
-  "${pip[@]}" install -q --no-deps -r Tests/requirements.txt
+  "${pip[@]}" install -q --no-compile --no-deps -r Tests/requirements.txt
 fi
 "${pip[@]}" check
 [ "${1:-}" = test-deps ] && exit 0

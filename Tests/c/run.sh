@@ -38,21 +38,23 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=$REPO/build/tests
 LOGS=$OUT/logs
-# One program per line (Tests/c/Makefile lists them too).
+# One program per line (Tests/c/Makefile lists them too), the longest first
+# (as measured under valgrind), so that programs run side by side
+# (YCBG_C_JOBS) end close together.
 PROGRAMS=(
-  test_args
-  test_workflow
-  test_faults
-  test_threads
-  test_memory
   test_reliability
-  test_soak
+  test_workflow
   test_limits
-  test_allocator
-  test_redact
-  test_oom
-  test_versions
+  test_faults
+  test_memory
+  test_soak
+  test_threads
   test_engine
+  test_args
+  test_oom
+  test_allocator
+  test_versions
+  test_redact
 )
 
 case "$mode" in
