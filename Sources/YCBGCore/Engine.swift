@@ -55,6 +55,9 @@ final class Engine: @unchecked Sendable {
     private var idle: [EasyHandle] = []
     private var pacer: Pacer
     private var cleanedUp = false
+    /// Events of this pass of the loop, posted together at its end: the
+    /// caller wakes once for a batch of finished tasks, not once per task.
+    private var finishedEvents: [TaskEvent] = []
 
     /// Easy handles kept for reuse (connections live in the multi handle).
     private static let idleHandles = 16
@@ -183,11 +186,13 @@ final class Engine: @unchecked Sendable {
             let now = Clock.nowMs()
             for command in commands { apply(command, nowMs: now) }
             if stopping { break }
+            publishEvents()  // tasks that were terminal when handed over
             startDueWork(nowMs: Clock.nowMs())
             var stillRunning: Int32 = 0
             _ = curl_multi_perform(multi, &stillRunning)
             collectFinished()
             startDueWork(nowMs: Clock.nowMs())
+            publishEvents()
             var waitMs = nextWakeMs(nowMs: Clock.nowMs())
             var curlTimeout = -1
             if curl_multi_timeout(multi, &curlTimeout) == CURLM_OK, curlTimeout >= 0 {
@@ -215,7 +220,11 @@ final class Engine: @unchecked Sendable {
         case .forget(let d):
             // Finished: its event was posted (the handle is gone, so it goes
             // too). Not finished: it has none, and now never will.
-            guard !d.finished else { events.drop(d.task); return }
+            guard !d.finished else {
+                finishedEvents.removeAll { $0.task === d.task }
+                events.drop(d.task)
+                return
+            }
             d.finished = true
             creates.remove(d)
             polls.remove(d)
@@ -411,8 +420,15 @@ final class Engine: @unchecked Sendable {
         creates.remove(d)
         polls.remove(d)
         d.task.endDriving(error: status == .error ? error : nil)
-        events.post(TaskEvent(task: d.task, token: d.token, tag: d.tag, status: status,
-                              error: status == .error ? error : nil))
+        finishedEvents.append(TaskEvent(task: d.task, token: d.token, tag: d.tag, status: status,
+                                        error: status == .error ? error : nil))
+    }
+
+    /// Hands this pass's events to the queue (whose fd then becomes readable).
+    private func publishEvents() {
+        guard !finishedEvents.isEmpty else { return }
+        events.post(finishedEvents)
+        finishedEvents.removeAll(keepingCapacity: finishedEvents.count <= 1024)
     }
 
     /// Ends every transfer and releases libcurl's handles (on the I/O thread

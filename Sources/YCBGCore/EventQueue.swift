@@ -32,11 +32,14 @@ final class EventQueue: @unchecked Sendable { // state guarded by `monitor`
 
     private var isEmpty: Bool { head == pending.count }
 
-    func post(_ event: TaskEvent) {
+    /// Adds `events` at once: one raise of the fd and one wakeup for the
+    /// lot, however many there are.
+    func post(_ events: [TaskEvent]) {
+        guard !events.isEmpty else { return }
         monitor.withLock {
             guard enabled else { return }
             if isEmpty && fd >= 0 { ycs_eventfd_raise(fd) }
-            pending.append(event)
+            pending.append(contentsOf: events.lazy.map { Optional($0) })
         }
         monitor.broadcast()
     }
