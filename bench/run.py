@@ -98,12 +98,19 @@ def measure(client, emu, n, version, args, quota, in_flight):
     peak = 0
     status_path = "/proc/%d/status" % proc.pid
     rusage = None
+    # A client that hangs (httpx's HTTP/2 state shared by the sync client's threads can break)
+    # is killed and its row counts every task as failed.
+    deadline = time.monotonic() + args.client_timeout
+    killed = False
     while True:
         pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             rusage = ru
             proc.returncode = os.waitstatus_to_exitcode(status)
             break
+        if not killed and time.monotonic() > deadline:
+            proc.kill()
+            killed = True
         try:
             with open(status_path) as f:
                 for line in f:
@@ -114,6 +121,8 @@ def measure(client, emu, n, version, args, quota, in_flight):
             pass
         time.sleep(0.005)
     out, err = proc.stdout.read(), proc.stderr.read()
+    if killed:
+        out, err = "", err + "\nkilled after %d s (--client-timeout)" % args.client_timeout
     after = emu.call("GET", "/_emulator/stats")
     try:
         row = json.loads(out.strip().splitlines()[-1])
@@ -180,6 +189,8 @@ def main():
     p.add_argument("--quota-create-rps", type=float, default=10)
     p.add_argument("--quota-poll-rps", type=float, default=50)
     p.add_argument("--emulator", default=os.path.join(BUILD, "bin", "yc-emulator"))
+    p.add_argument("--client-timeout", type=int, default=180,
+                   help="seconds a client may run before it is killed and its row fails (default 180)")
     p.add_argument("--python", default=sys.executable)
     p.add_argument("--out", default=os.path.join(BUILD, "bench", "results.json"))
     p.add_argument("--merge", action="store_true",
