@@ -185,8 +185,25 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
 CURLcode ycs_exchange_watch_refused_stream(CURL *h, ycs_exchange *x) {
     CURLcode rc;
     if ((rc = curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug))) return rc;
-    if ((rc = curl_easy_setopt(h, CURLOPT_DEBUGDATA, x))) return rc;
-    return curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+    return curl_easy_setopt(h, CURLOPT_DEBUGDATA, x);
+}
+
+static pthread_once_t encodings_once = PTHREAD_ONCE_INIT;
+static char encodings[64];
+
+static void find_encodings(void) {
+    const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+    int features = info ? info->features : 0;
+    encodings[0] = '\0';
+    /* libcurl's own order for CURLOPT_ACCEPT_ENCODING "". */
+    if (features & CURL_VERSION_LIBZ) strcat(encodings, "deflate, gzip");
+    if (features & CURL_VERSION_BROTLI) strcat(encodings, encodings[0] ? ", br" : "br");
+    if (features & CURL_VERSION_ZSTD) strcat(encodings, encodings[0] ? ", zstd" : "zstd");
+}
+
+const char *ycs_accept_encoding(void) {
+    pthread_once(&encodings_once, find_encodings);
+    return encodings;
 }
 
 CURLMcode ycs_multi_setopt_long(CURLM *m, CURLMoption opt, long v) { return curl_multi_setopt(m, opt, v); }

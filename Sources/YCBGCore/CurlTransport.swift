@@ -3,19 +3,49 @@ import CYCShim
 import Glibc
 import Synchronization
 
+/// What every transfer of one engine shares: set on each of its easy
+/// handles once, at the handle's first transfer.
+struct TransferSettings: Sendable {
+    var maxResponseBytes: Int
+    var caFile: String?
+    var protocolOptions = ProtocolOptions()
+    /// The header lines every request carries besides its own: User-Agent
+    /// and Accept-Encoding as lines, not as libcurl's options (which format
+    /// them again with a printf on every transfer), Accept, and an empty
+    /// Expect (no 100-continue round trip for large bodies).
+    let fixedHeaderLines: [String]
+    /// The content encodings libcurl decodes (what Accept-Encoding offers).
+    let encodings: String
+
+    init(maxResponseBytes: Int, caFile: String?, userAgent: String, protocolOptions: ProtocolOptions = ProtocolOptions()) {
+        self.maxResponseBytes = maxResponseBytes
+        self.caFile = caFile
+        self.protocolOptions = protocolOptions
+        encodings = String(cString: ycs_accept_encoding())
+        var lines = ["User-Agent: \(userAgent)", "Accept: application/json", "Expect:"]
+        if !encodings.isEmpty { lines.append("Accept-Encoding: \(encodings)") }
+        fixedHeaderLines = lines
+    }
+}
+
 /// One curl easy handle and the buffers it writes into; the engine runs it
-/// in its multi handle (a pool of these serves every transfer).
+/// in its multi handle (a pool of these serves every transfer). The handle
+/// is never reset: the options its transfers share are set once, and each
+/// transfer sets every option in which kinds of request differ.
 final class EasyHandle: @unchecked Sendable { // used by one thread at a time
     private let curl: UnsafeMutableRawPointer
     private let exchange: UnsafeMutablePointer<ycs_exchange>
+    private let settings: TransferSettings
+    private var configured = false
     /// The request headers of the transfer under way (libcurl reads them until it ends).
     private var headerList: UnsafeMutablePointer<curl_slist>? = nil
 
-    init?() {
+    init?(_ settings: TransferSettings) {
         guard let curl = curl_easy_init() else { return nil }
         guard let exchange = ycs_exchange_new() else { curl_easy_cleanup(curl); return nil }
         self.curl = curl
         self.exchange = exchange
+        self.settings = settings
     }
 
     deinit {
@@ -27,54 +57,68 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
     /// The handle, for a multi interface to run.
     var raw: UnsafeMutableRawPointer { curl }
 
-    /// Sets every option for `request` (nil), or says why it cannot be sent.
-    func prepare(_ request: HTTPRequest, maxResponseBytes: Int, caFile: String?, userAgent: String,
-                 protocolOptions: ProtocolOptions = ProtocolOptions()) -> TransportFailure? {
-        // Options are set afresh each time; reset keeps the connection cache.
-        curl_easy_reset(curl)
-        ycs_exchange_reset(exchange, maxResponseBytes)
-        curl_slist_free_all(headerList)
-        headerList = nil
-
-        func add(_ line: String) { headerList = curl_slist_append(headerList, line) }
-        for h in request.headers { add("\(h.name): \(h.value)") }
-        if request.body != nil { add("Content-Type: application/json") }
-        add("Accept: application/json")
-        add("Expect:") // no 100-continue round trip for large bodies
-
+    /// The options every transfer shares (libcurl keeps them between transfers).
+    private func configure() -> Bool {
+        let options = settings.protocolOptions
         var ok = ycs_exchange_attach(curl, exchange) == CURLE_OK
-        ok = ok && ycs_setopt_str(curl, CURLOPT_URL, request.url) == CURLE_OK
         ok = ok && ycs_setopt_long(curl, CURLOPT_NOSIGNAL, 1) == CURLE_OK
         ok = ok && ycs_setopt_str(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK
         ok = ok && ycs_setopt_long(curl, CURLOPT_FOLLOWLOCATION, 0) == CURLE_OK
-        ok = ok && ycs_setopt_long(curl, CURLOPT_TIMEOUT_MS, max(1, request.timeoutMs)) == CURLE_OK
-        ok = ok && ycs_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(request.connectTimeoutMs, request.timeoutMs))) == CURLE_OK
         ok = ok && ycs_setopt_long(curl, CURLOPT_TCP_KEEPALIVE, 1) == CURLE_OK
         // Reuse a connection only while it is younger than any server's idle
         // timeout is likely to be, so a reused one is rarely closed under us.
         ok = ok && ycs_setopt_long(curl, CURLOPT_MAXAGE_CONN, ProtocolOptions.maxIdleSeconds) == CURLE_OK
-        ok = ok && ycs_setopt_long(curl, CURLOPT_HTTP_VERSION, protocolOptions.curlHTTPVersion) == CURLE_OK
-        ok = ok && ycs_setopt_long(curl, CURLOPT_PIPEWAIT, protocolOptions.pipeWait ? 1 : 0) == CURLE_OK
-        ok = ok && ycs_setopt_str(curl, CURLOPT_USERAGENT, userAgent) == CURLE_OK
-        ok = ok && ycs_setopt_str(curl, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK
-        ok = ok && ycs_setopt_off(curl, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxResponseBytes)) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_HTTP_VERSION, options.curlHTTPVersion) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_PIPEWAIT, options.pipeWait ? 1 : 0) == CURLE_OK
+        // Decoding follows this option; the header itself is one of fixedHeaderLines.
+        if !settings.encodings.isEmpty {
+            ok = ok && ycs_setopt_str(curl, CURLOPT_ACCEPT_ENCODING, settings.encodings) == CURLE_OK
+        }
+        ok = ok && ycs_setopt_off(curl, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(settings.maxResponseBytes)) == CURLE_OK
+        if let caFile = settings.caFile { ok = ok && ycs_setopt_str(curl, CURLOPT_CAINFO, caFile) == CURLE_OK }
+        // An HTTP/2 stream the server refused was not processed: that
+        // failure may be resent (see failure(for:)); VERBOSE per create.
+        if options.pipeWait { ok = ok && ycs_exchange_watch_refused_stream(curl, exchange) == CURLE_OK }
+        return ok
+    }
+
+    /// Sets every option for `request` (nil), or says why it cannot be sent.
+    func prepare(_ request: HTTPRequest) -> TransportFailure? {
+        ycs_exchange_reset(exchange, settings.maxResponseBytes)
+        curl_slist_free_all(headerList)
+        headerList = nil
+        var ok = configured || configure()
+        configured = ok
+
+        func add(_ line: String) { headerList = curl_slist_append(headerList, line) }
+        for h in request.headers { add("\(h.name): \(h.value)") }
+        if request.body != nil { add("Content-Type: application/json") }
+        for line in settings.fixedHeaderLines { add(line) }
+
+        ok = ok && ycs_setopt_str(curl, CURLOPT_URL, request.url) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_TIMEOUT_MS, max(1, request.timeoutMs)) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(request.connectTimeoutMs, request.timeoutMs))) == CURLE_OK
         ok = ok && ycs_setopt_ptr(curl, CURLOPT_HTTPHEADER, headerList) == CURLE_OK
-        if let caFile { ok = ok && ycs_setopt_str(curl, CURLOPT_CAINFO, caFile) == CURLE_OK }
+        // The method and the body, all of it each time (the handle still has
+        // the previous transfer's): no custom method, no body, no verbosity
+        // unless this request sets them.
+        ok = ok && ycs_setopt_ptr(curl, CURLOPT_CUSTOMREQUEST, nil) == CURLE_OK
+        ok = ok && ycs_setopt_ptr(curl, CURLOPT_POSTFIELDS, nil) == CURLE_OK
+        ok = ok && ycs_setopt_long(curl, CURLOPT_VERBOSE, 0) == CURLE_OK
         switch request.method {
         case .get:
             ok = ok && ycs_setopt_long(curl, CURLOPT_HTTPGET, 1) == CURLE_OK
-        case .post:
-            ok = ok && ycs_setopt_long(curl, CURLOPT_POST, 1) == CURLE_OK
         case .delete:
+            ok = ok && ycs_setopt_long(curl, CURLOPT_HTTPGET, 1) == CURLE_OK
             ok = ok && ycs_setopt_str(curl, CURLOPT_CUSTOMREQUEST, "DELETE") == CURLE_OK
+        case .post:
+            break
         }
         if let body = request.body, request.startsJob {
             // A body libcurl cannot rewind: it can never resend a create on
             // its own after a reused connection died (the job may exist).
             ok = ok && body.withUnsafeBytes { ycs_exchange_upload(curl, exchange, $0.baseAddress, $0.count) } == CURLE_OK
-            // An HTTP/2 stream the server refused was not processed: that
-            // failure may be resent (see failure(for:)).
-            if protocolOptions.pipeWait { ok = ok && ycs_exchange_watch_refused_stream(curl, exchange) == CURLE_OK }
+            if settings.protocolOptions.pipeWait { ok = ok && ycs_setopt_long(curl, CURLOPT_VERBOSE, 1) == CURLE_OK }
         } else if let body = request.body {
             ok = ok && ycs_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)) == CURLE_OK
             ok = ok && body.withUnsafeBytes { bytes in
@@ -92,7 +136,8 @@ final class EasyHandle: @unchecked Sendable { // used by one thread at a time
     }
 
     /// The outcome of a transfer that ended with `rc`.
-    func finish(_ rc: CURLcode, maxResponseBytes: Int) -> Result<HTTPResponse, TransportFailure> {
+    func finish(_ rc: CURLcode) -> Result<HTTPResponse, TransportFailure> {
+        let maxResponseBytes = settings.maxResponseBytes
         var status = 0
         var statusLong = 0
         if ycs_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &statusLong) == CURLE_OK { status = statusLong }

@@ -26,7 +26,6 @@ struct EngineRequest: @unchecked Sendable { // `done` runs on the I/O thread onl
 final class Engine: @unchecked Sendable {
     let events = EventQueue()
     private let config: Configuration
-    private let protocolOptions: ProtocolOptions
     private let policy: RetryPolicy
     /// CURLM*; used by the I/O thread, and by others only for curl_multi_wakeup.
     private let multi: UnsafeMutableRawPointer
@@ -54,6 +53,7 @@ final class Engine: @unchecked Sendable {
     private var running: [UInt: (easy: EasyHandle, request: EngineRequest)] = [:]
     private var idle: [EasyHandle] = []
     private var pacer: Pacer
+    private let transferSettings: TransferSettings
     private var cleanedUp = false
     /// Events of this pass of the loop, posted together at its end: the
     /// caller wakes once for a batch of finished tasks, not once per task.
@@ -66,7 +66,9 @@ final class Engine: @unchecked Sendable {
         guard ycs_curl_global_init() == CURLE_OK, let multi = curl_multi_init() else { return nil }
         self.multi = multi
         self.config = config
-        self.protocolOptions = ProtocolOptions(config.httpVersion)
+        self.transferSettings = TransferSettings(maxResponseBytes: config.maxResponseBytes, caFile: config.caFile,
+                                                 userAgent: config.userAgent,
+                                                 protocolOptions: ProtocolOptions(config.httpVersion))
         self.policy = RetryPolicy(maxRetries: config.maxRetries)
         self.pacer = Pacer(createsPerSecond: config.maxCreatesPerSecond, pollsPerSecond: config.maxPollsPerSecond)
         // Idle connections kept: enough for every transfer that may run at once.
@@ -286,12 +288,11 @@ final class Engine: @unchecked Sendable {
     }
 
     private func start(_ request: EngineRequest) {
-        guard let easy = idle.popLast() ?? EasyHandle() else {
+        guard let easy = idle.popLast() ?? EasyHandle(transferSettings) else {
             request.done(.failure(TransportFailure(YCError(.network, "out of memory creating a connection handle"), requestNotSent: true)))
             return
         }
-        if let failure = easy.prepare(request.http, maxResponseBytes: config.maxResponseBytes, caFile: config.caFile,
-                                      userAgent: config.userAgent, protocolOptions: protocolOptions) {
+        if let failure = easy.prepare(request.http) {
             recycle(easy)
             request.done(.failure(failure))
             return
@@ -310,7 +311,7 @@ final class Engine: @unchecked Sendable {
         while ycs_multi_next_done(multi, &handle, &rc) != 0 {
             guard let handle, let (easy, request) = running.removeValue(forKey: UInt(bitPattern: handle)) else { continue }
             _ = curl_multi_remove_handle(multi, handle)
-            let outcome = easy.finish(rc, maxResponseBytes: config.maxResponseBytes)
+            let outcome = easy.finish(rc)
             recycle(easy)
             if case .success(let response) = outcome {
                 let delay = RetryPolicy.serverDelayMs(response.headers).flatMap(RetryPolicy.clampedDelayMs)

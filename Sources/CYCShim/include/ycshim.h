@@ -64,11 +64,18 @@ CURLcode ycs_exchange_attach(CURL *h, ycs_exchange *x);
  * so libcurl can never resend the body on its own (a reused connection that
  * died fails with CURLE_SEND_FAIL_REWIND instead). */
 CURLcode ycs_exchange_upload(CURL *h, ycs_exchange *x, const void *data, size_t len);
-/* Notes in x->stream_refused when an HTTP/2 server refuses the request's
+/* Points the handle's debug function at `x`: while CURLOPT_VERBOSE is on, it
+ * notes in x->stream_refused when an HTTP/2 server refuses the request's
  * stream (RFC 9113 8.7: not processed, safe to resend).  libcurl says so only
- * in its informational text, so this turns on CURLOPT_VERBOSE with a debug
- * function that reads nothing but that text (headers and data are ignored). */
+ * in its informational text; the function reads nothing but that text
+ * (headers and data are ignored).  VERBOSE is the caller's to turn on, for
+ * the transfers that need it (it costs libcurl a formatted message per
+ * step). */
 CURLcode ycs_exchange_watch_refused_stream(CURL *h, ycs_exchange *x);
+
+/* The content encodings the loaded libcurl decodes, as an Accept-Encoding
+ * value ("deflate, gzip, br, zstd" at most); "" when it decodes none. */
+const char *ycs_accept_encoding(void);
 
 /* ---- libcurl multi ---- */
 
