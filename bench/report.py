@@ -155,7 +155,7 @@ def main():
              "(ycbg: `poll_interval_ms` = `max_poll_interval_ms` = %d); ycbg and the raw loop keep at most "
              "%d requests in flight; the sync openai client uses %d threads; AsyncOpenAI runs all tasks as "
              "coroutines at once. HTTP/2 is negotiated by ALPN (`http_version` \"2\"; openai: httpx with "
-             "`http2=True`); HTTP/1.1 rows use the same TLS emulator." % (
+             "`http2=True`); HTTP/1.1 rows use the same emulator over HTTPS." % (
                  s["rtt_ms"], s["connect_ms"], s["queue_ms"], s["work_ms"], s["poll_ms"], s["poll_ms"],
                  s["in_flight"], s["workers"]),
              "",

@@ -1,4 +1,4 @@
-"""Runs the benchmark: every client against one TLS emulator with a simulated
+"""Runs the benchmark: every client against one emulator over HTTPS with a simulated
 round trip, each client as its own process, one run per (size, protocol,
 client).  Writes the raw measurements as JSON (--out); bench/report.py turns
 them into bench/results.md and bench/results.png.  See bench/README.md.
