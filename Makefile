@@ -38,7 +38,7 @@ SWIFT_ASAN_FLAGS := -c release --product ycbg --scratch-path .build-asan \
 	-Xlinker --version-script=$(ROOT)/Sources/YCBG/exports.map \
 	-Xlinker -soname=libycbg.so.0
 
-.PHONY: all lib cli lib-asan emulator header pkgconfig deps deps-demo deps-test demo test test-build python-test-deps \
+.PHONY: all lib cli lib-asan emulator header pkgconfig deps deps-demo deps-test demo demo-clients test test-build python-test-deps \
         install uninstall clean fuzz wheel bench
 
 all: lib header pkgconfig emulator cli
@@ -98,10 +98,18 @@ emulator: deps
 
 # Not `all`: the demo needs neither the command-line tool nor its build time.
 demo: deps-demo
-	$(MAKE) -j2 --output-sync=target lib header pkgconfig emulator
+	$(MAKE) -j2 --output-sync=target emulator demo-clients
+	scripts/demo.sh
+
+# The demo's programs in each language, built beside the emulator (the longest
+# build): they need only the library.
+demo-clients: lib header pkgconfig
 	$(CC) -std=c11 -Wall -Wextra -O2 examples/c/workflow.c -I$(BUILD)/include -L$(LIBDIR) -lycbg \
 		-Wl,-rpath,$(LIBDIR) -o $(BUILD)/bin/ycbg-example-c
-	scripts/demo.sh
+	scripts/python-env.sh
+	cd examples/rust && YCBG_LIB_DIR=$(LIBDIR) cargo build --offline --quiet
+	cd examples/go && PKG_CONFIG_PATH=$(LIBDIR)/pkgconfig GOFLAGS=-mod=mod GOPROXY=off \
+		GOCACHE=$${GOCACHE:-$(BUILD)/gocache} go build -o $(BUILD)/bin/ycbg-example-go .
 
 # ---------------------------------------------------------------- tests
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: the background workflow against the embedded emulator, from
-# C and from each language binding that is present.
+# C and from each language binding, built by `make demo` (demo-clients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -17,12 +17,10 @@ echo; echo "== C (examples/c/workflow.c)"
 build/bin/ycbg-example-c "Summarise background mode in one sentence."
 
 echo; echo "== Python (examples/python/workflow.py)"
-scripts/python-env.sh
 build/venv/bin/python examples/python/workflow.py
 
 echo; echo "== Rust (examples/rust)"
 (cd examples/rust && YCBG_LIB_DIR=$ROOT/build/lib cargo run --offline --quiet)
 
 echo; echo "== Go (examples/go)"
-(cd examples/go && PKG_CONFIG_PATH=$ROOT/build/lib/pkgconfig GOFLAGS=-mod=mod GOPROXY=off \
-   GOCACHE=${GOCACHE:-$ROOT/build/gocache} go run .)
+build/bin/ycbg-example-go
