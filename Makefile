@@ -104,6 +104,7 @@ demo: deps-demo
 # The demo's programs in each language, built beside the emulator (the longest
 # build): they need only the library.
 demo-clients: lib header pkgconfig
+	@mkdir -p $(BUILD)/bin
 	$(CC) -std=c11 -Wall -Wextra -O2 examples/c/workflow.c -I$(BUILD)/include -L$(LIBDIR) -lycbg \
 		-Wl,-rpath,$(LIBDIR) -o $(BUILD)/bin/ycbg-example-c
 	scripts/python-env.sh
