@@ -157,10 +157,11 @@ run "TLS: https emulator, ca_file, certificate failures" Tests/tls/run.sh
 run "standalone: the suites that read files run from a bare git archive" Tests/standalone/run.sh
 wait_suites
 
-# Alone, last: libFuzzer's time limit is wall-clock, so the fuzzers get the
-# CPU it measures.  A short run here (the committed corpus and the regressions
-# are replayed first); `make fuzz`: 10 minutes per target.
-run "fuzzing the boundary parsers (20 s per target)" env "${proxy_env[@]}" fuzz/run.sh 20
+# Alone, last: libFuzzer's time limit is wall-clock, so nothing else takes the
+# fuzzers' CPU.  Three targets at a time (two rounds for five; each about two
+# thirds of a core).  A short run here (the committed corpus and the
+# regressions are replayed first); `make fuzz`: 10 minutes per target.
+run "fuzzing the boundary parsers (20 s per target)" env "${proxy_env[@]}" YCBG_FUZZ_JOBS=3 fuzz/run.sh 20
 wait_suites
 
 echo
