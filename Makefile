@@ -124,15 +124,15 @@ test-build: lib-asan
 # own): a build leaves a core idle for long stretches (one module's
 # whole-module compile, linking).  The emulator first: it is the longest
 # (SwiftNIO); the others follow one after another beside it.  The suites run
-# side by side (YCBG_TEST_JOBS at a time; scripts/run-tests.sh).
-# The test suites' PyPI packages download beside the emulator's build (the
-# network, not the CPU); the binding is installed once the library exists.
-python-test-deps:
-	scripts/python-env.sh test-deps
-
+# side by side (YCBG_TEST_JOBS at a time; scripts/run-tests.sh).  The test
+# suites' PyPI packages download beside the emulator's build (the network, not
+# the CPU); the binding is installed once the library exists.
 test: deps-test
 	$(MAKE) -j2 --output-sync=target emulator python-test-deps lib header pkgconfig cli test-build
 	scripts/run-tests.sh
+
+python-test-deps:
+	scripts/python-env.sh test-deps
 
 # Longer fuzzing than `make test` does: 10 minutes per target.
 fuzz:

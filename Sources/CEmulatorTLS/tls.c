@@ -17,7 +17,6 @@ struct yct_session {
     BIO *in;   /* ciphertext from the peer, read by OpenSSL */
     BIO *out;  /* ciphertext OpenSSL wrote for the peer */
     int closing;
-    char error[256];
 };
 
 /* ALPN protocol list in wire form, in the server's order of preference. */
@@ -114,18 +113,16 @@ int yct_feed(yct_session *session, const void *data, size_t len) {
     while (len > 0) {
         int chunk = len > 1 << 30 ? 1 << 30 : (int)len;
         int n = BIO_write(session->in, data, chunk);
-        if (n <= 0) {
-            snprintf(session->error, sizeof session->error, "out of memory buffering TLS input");
-            return YCT_ERROR;
-        }
+        if (n <= 0) return YCT_ERROR; /* out of memory */
         data = (const char *)data + n;
         len -= (size_t)n;
     }
     return 0;
 }
 
-/* What an SSL call's result `rc` means here. */
-static int outcome(yct_session *session, int rc, const char *what) {
+/* What an SSL call's result `rc` means here (a failed session's errors are
+ * dropped: the connection just closes, as a peer sees it). */
+static int outcome(yct_session *session, int rc) {
     switch (SSL_get_error(session->ssl, rc)) {
     case SSL_ERROR_WANT_READ:
     case SSL_ERROR_WANT_WRITE:
@@ -133,7 +130,7 @@ static int outcome(yct_session *session, int rc, const char *what) {
     case SSL_ERROR_ZERO_RETURN:
         return YCT_PEER_CLOSED;
     default:
-        take_errors(session->error, sizeof session->error, what);
+        ERR_clear_error();
         return YCT_ERROR;
     }
 }
@@ -142,13 +139,13 @@ int yct_advance(yct_session *session) {
     if (SSL_is_init_finished(session->ssl)) return 1;
     ERR_clear_error();
     int rc = SSL_do_handshake(session->ssl);
-    return rc == 1 ? 1 : outcome(session, rc, "TLS handshake failed");
+    return rc == 1 ? 1 : outcome(session, rc);
 }
 
 int yct_read(yct_session *session, void *buf, size_t cap) {
     ERR_clear_error();
     int rc = SSL_read(session->ssl, buf, cap > 1 << 30 ? 1 << 30 : (int)cap);
-    return rc > 0 ? rc : outcome(session, rc, "TLS read failed");
+    return rc > 0 ? rc : outcome(session, rc);
 }
 
 int yct_write(yct_session *session, const void *data, size_t len) {
@@ -156,7 +153,7 @@ int yct_write(yct_session *session, const void *data, size_t len) {
         ERR_clear_error();
         int rc = SSL_write(session->ssl, data, len > 1 << 30 ? 1 << 30 : (int)len);
         if (rc <= 0) {
-            outcome(session, rc, "TLS write failed");
+            outcome(session, rc);
             return YCT_ERROR;
         }
         data = (const char *)data + rc;
@@ -179,5 +176,3 @@ size_t yct_take(yct_session *session, void *buf, size_t cap) {
     int n = BIO_read(session->out, buf, cap > 1 << 30 ? 1 << 30 : (int)cap);
     return n > 0 ? (size_t)n : 0;
 }
-
-const char *yct_error_text(yct_session *session) { return session->error; }

@@ -6,9 +6,9 @@ import Synchronization
 /// What every transfer of one engine shares: set on each of its easy
 /// handles once, at the handle's first transfer.
 struct TransferSettings: Sendable {
-    var maxResponseBytes: Int
-    var caFile: String?
-    var protocolOptions = ProtocolOptions()
+    let maxResponseBytes: Int
+    let caFile: String?
+    let protocolOptions: ProtocolOptions
     /// The header lines every request carries besides its own: User-Agent
     /// and Accept-Encoding as lines, not as libcurl's options (which format
     /// them again with a printf on every transfer), Accept, and an empty
@@ -17,7 +17,7 @@ struct TransferSettings: Sendable {
     /// The content encodings libcurl decodes (what Accept-Encoding offers).
     let encodings: String
 
-    init(maxResponseBytes: Int, caFile: String?, userAgent: String, protocolOptions: ProtocolOptions = ProtocolOptions()) {
+    init(maxResponseBytes: Int, caFile: String?, userAgent: String, protocolOptions: ProtocolOptions) {
         self.maxResponseBytes = maxResponseBytes
         self.caFile = caFile
         self.protocolOptions = protocolOptions

@@ -25,7 +25,7 @@ int yct_feed(yct_session *session, const void *data, size_t len);
 
 /* Results of yct_advance and yct_read. */
 #define YCT_WANT_MORE 0     /* needs more bytes from the peer */
-#define YCT_ERROR (-1)      /* a TLS error: the connection must close (yct_error_text says why) */
+#define YCT_ERROR (-1)      /* a TLS error: the connection must close */
 #define YCT_PEER_CLOSED (-2) /* the peer sent close_notify */
 
 /* Runs the handshake on what was fed: 1 once it is complete (and on every
@@ -45,8 +45,5 @@ void yct_close_notify(yct_session *session);
 /* Ciphertext waiting to go to the peer: how many bytes, and taking them. */
 size_t yct_pending(yct_session *session);
 size_t yct_take(yct_session *session, void *buf, size_t cap);
-
-/* The last error's text (empty when none). */
-const char *yct_error_text(yct_session *session);
 
 #endif
